@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The virtio-gpu wire protocol and the `virtgpu_drm.h` UAPI, in plain `core` Rust.
+//!
+//! This crate is compiled twice: into the kernel module (as a module of the driver crate)
+//! and on the host by `cargo test`. It therefore depends on nothing but `core`, performs no
+//! I/O and allocates nothing; every encoding is explicit little-endian so the same code is
+//! right on any guest endianness.
+
+#![cfg_attr(not(test), no_std)]
+
+#[path = "features.rs"]
+pub mod features;
+#[path = "params.rs"]
+pub mod params;
+#[path = "uapi.rs"]
+pub mod uapi;
+#[path = "wire.rs"]
+pub mod wire;

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Headers our own bindgen run sees. The kernel crate binds DRM only for DRM=y and
+ * does not bind virtio at all; distribution kernels build DRM as a module.
+ */
+#include <linux/virtio.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/scatterlist.h>
+#include <linux/seq_file.h>
+#include <linux/fs.h>
+#include <drm/drm_device.h>
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_ioctl.h>
+#include <drm/drm_debugfs.h>
+#include <uapi/drm/virtgpu_drm.h>
+#include <uapi/linux/virtio_gpu.h>
+#include "helpers.h"
