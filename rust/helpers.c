@@ -6,6 +6,10 @@
 #include <linux/fs.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
+#include <linux/module.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_ioctl.h>
 #include "helpers.h"
 
 bool vgpu_helper_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit)
@@ -74,10 +78,14 @@ const char *vgpu_helper_dev_name(const struct device *dev)
 	return dev_name(dev);
 }
 
-void vgpu_helper_fops_set_owner(struct file_operations *fops, struct module *owner)
-{
-	fops->owner = owner;
-}
+/*
+ * DEFINE_DRM_GEM_FOPS, owned by this module: while a client holds a DRM node open the
+ * module cannot be unloaded (the 7.2 Rust DRM abstractions leave .owner NULL).
+ */
+const struct file_operations vgpu_drm_gem_fops = {
+	.owner = THIS_MODULE,
+	DRM_GEM_FOPS,
+};
 
 unsigned long vgpu_helper_spin_lock_irqsave(struct spinlock *lock)
 {

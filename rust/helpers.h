@@ -31,7 +31,7 @@ struct device *vgpu_helper_virtio_dev(struct virtio_device *vdev);
 struct device *vgpu_helper_virtio_parent(struct virtio_device *vdev);
 struct virtio_device *vgpu_helper_virtqueue_vdev(struct virtqueue *vq);
 const char *vgpu_helper_dev_name(const struct device *dev);
-void vgpu_helper_fops_set_owner(struct file_operations *fops, struct module *owner);
+extern const struct file_operations vgpu_drm_gem_fops;
 
 
 

@@ -7,7 +7,8 @@
 //! I/O and allocates nothing; every encoding is explicit little-endian so the same code is
 //! right on any guest endianness.
 
-#![cfg_attr(not(test), no_std)]
+// `MODULE` is set when the kernel build compiles this as a module of the driver crate.
+#![cfg_attr(not(any(test, MODULE)), no_std)]
 
 #[path = "features.rs"]
 pub mod features;

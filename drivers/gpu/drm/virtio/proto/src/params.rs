@@ -2,7 +2,7 @@
 
 //! `DRM_IOCTL_VIRTGPU_GETPARAM` semantics, identical to the upstream C driver.
 
-use crate::features::DeviceCaps;
+use super::features::DeviceCaps;
 
 pub const PARAM_3D_FEATURES: u64 = 1;
 pub const PARAM_CAPSET_QUERY_FIX: u64 = 2;

@@ -152,14 +152,22 @@ pub struct DrmVirtgpuContextInit {
     pub ctx_set_params: u64,
 }
 
-pub const DRM_IOCTL_VIRTGPU_GETPARAM: u32 = drm_iowr(
-    DRM_VIRTGPU_GETPARAM,
-    core::mem::size_of::<DrmVirtgpuGetparam>(),
-);
-pub const DRM_IOCTL_VIRTGPU_GET_CAPS: u32 = drm_iowr(
-    DRM_VIRTGPU_GET_CAPS,
-    core::mem::size_of::<DrmVirtgpuGetCaps>(),
-);
+macro_rules! ioctl_nr {
+    ($name:ident, $nr:ident, $ty:ty) => {
+        pub const $name: u32 = drm_iowr($nr, core::mem::size_of::<$ty>());
+    };
+}
+ioctl_nr!(DRM_IOCTL_VIRTGPU_MAP, DRM_VIRTGPU_MAP, DrmVirtgpuMap);
+ioctl_nr!(DRM_IOCTL_VIRTGPU_EXECBUFFER, DRM_VIRTGPU_EXECBUFFER, DrmVirtgpuExecbuffer);
+ioctl_nr!(DRM_IOCTL_VIRTGPU_GETPARAM, DRM_VIRTGPU_GETPARAM, DrmVirtgpuGetparam);
+ioctl_nr!(DRM_IOCTL_VIRTGPU_RESOURCE_CREATE, DRM_VIRTGPU_RESOURCE_CREATE, DrmVirtgpuResourceCreate);
+ioctl_nr!(DRM_IOCTL_VIRTGPU_RESOURCE_INFO, DRM_VIRTGPU_RESOURCE_INFO, DrmVirtgpuResourceInfo);
+ioctl_nr!(DRM_IOCTL_VIRTGPU_TRANSFER_FROM_HOST, DRM_VIRTGPU_TRANSFER_FROM_HOST, DrmVirtgpu3dTransfer);
+ioctl_nr!(DRM_IOCTL_VIRTGPU_TRANSFER_TO_HOST, DRM_VIRTGPU_TRANSFER_TO_HOST, DrmVirtgpu3dTransfer);
+ioctl_nr!(DRM_IOCTL_VIRTGPU_WAIT, DRM_VIRTGPU_WAIT, DrmVirtgpu3dWait);
+ioctl_nr!(DRM_IOCTL_VIRTGPU_GET_CAPS, DRM_VIRTGPU_GET_CAPS, DrmVirtgpuGetCaps);
+ioctl_nr!(DRM_IOCTL_VIRTGPU_RESOURCE_CREATE_BLOB, DRM_VIRTGPU_RESOURCE_CREATE_BLOB, DrmVirtgpuResourceCreateBlob);
+ioctl_nr!(DRM_IOCTL_VIRTGPU_CONTEXT_INIT, DRM_VIRTGPU_CONTEXT_INIT, DrmVirtgpuContextInit);
 
 #[cfg(test)]
 mod tests {
@@ -185,5 +193,8 @@ mod tests {
         // Values as printed by a C program including <drm/virtgpu_drm.h>.
         assert_eq!(DRM_IOCTL_VIRTGPU_GETPARAM, 0xc0106443);
         assert_eq!(DRM_IOCTL_VIRTGPU_GET_CAPS, 0xc0186449);
+        assert_eq!(DRM_IOCTL_VIRTGPU_MAP, 0xc0106441);
+        assert_eq!(DRM_IOCTL_VIRTGPU_CONTEXT_INIT, 0xc010644b);
+        assert_eq!(DRM_IOCTL_VIRTGPU_RESOURCE_CREATE_BLOB, 0xc038644a);
     }
 }

@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# virtio-gpu-rs: a Rust virtio-gpu DRM driver, built out of tree.
+#
+#   make KDIR=<Rust-enabled 7.2 build tree>   build virtio_gpu_rs.ko
+#   make run                                    boot the aarch64 guest, show what the driver finds
+#   make check                                  set up everything, run every test suite
+#   make setup                                  only install/build the environment
+#
+# Build-tree selection: KDIR wins; otherwise the harness' cached arm64 kernel is used.
+
+ARCH ?= arm64
+LLVM_VERSION ?= 19
+VM := tools/testing/vm
+
+ifeq ($(ARCH),arm64)
+KARCH := arm64
+else ifeq ($(ARCH),x86_64)
+KARCH := x86
+else
+KARCH := $(ARCH)
+endif
+
+.PHONY: all modules clean run check setup test-host clippy fmt
+
+all: modules
+
+modules:
+	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$($(VM)/setup-kernel.sh $(ARCH)); \
+	PATH=$$HOME/.cargo/bin:$$PATH $(MAKE) -C "$$kdir" M=$(CURDIR) ARCH=$(KARCH) LLVM=-$(LLVM_VERSION) modules
+
+clippy:
+	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$($(VM)/setup-kernel.sh $(ARCH)); \
+	PATH=$$HOME/.cargo/bin:$$PATH $(MAKE) -C "$$kdir" M=$(CURDIR) ARCH=$(KARCH) LLVM=-$(LLVM_VERSION) CLIPPY=1 modules
+
+clean:
+	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$($(VM)/setup-kernel.sh $(ARCH) 2>/dev/null) || true; \
+	[ -z "$$kdir" ] || $(MAKE) -C "$$kdir" M=$(CURDIR) ARCH=$(KARCH) LLVM=-$(LLVM_VERSION) clean
+	rm -rf drivers/gpu/drm/virtio/proto/target out
+
+setup:
+	$(VM)/setup.sh
+
+test-host:
+	cargo test --manifest-path drivers/gpu/drm/virtio/proto/Cargo.toml
+
+run:
+	$(VM)/run.sh
+
+check:
+	$(VM)/check.sh

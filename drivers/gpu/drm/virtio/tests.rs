@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests run in the guest when the module loads (results in
+//! `/sys/kernel/debug/kunit/virtio_gpu_rs*/results` and the kernel log).
+
+use kernel::prelude::*;
+
+#[kunit_tests(virtio_gpu_rs_proto)]
+mod proto_tests {
+    use crate::proto::{features::DeviceCaps, params, wire};
+
+    #[test]
+    fn header_is_little_endian_on_this_cpu() {
+        let mut b = [0u8; wire::HDR_SIZE];
+        wire::CtrlHdr { type_: 0x0108, flags: 1, fence_id: 0x0102030405060708, ctx_id: 9, ring_idx: 2 }
+            .encode(&mut b);
+        assert_eq!(b[0], 0x08);
+        assert_eq!(b[1], 0x01);
+        assert_eq!(b[8], 0x08);
+        assert_eq!(b[15], 0x01);
+        assert_eq!(b[16], 9);
+        assert_eq!(b[20], 2);
+    }
+
+    #[test]
+    fn device_errors_become_errnos() {
+        let e = |t| crate::resp_error(wire::RespError::Device(t)).to_errno();
+        assert_eq!(e(wire::cmd::RESP_ERR_OUT_OF_MEMORY), kernel::error::code::ENOMEM.to_errno());
+        assert_eq!(e(wire::cmd::RESP_ERR_INVALID_CONTEXT_ID), kernel::error::code::EINVAL.to_errno());
+        assert_eq!(e(wire::cmd::RESP_ERR_UNSPEC), kernel::error::code::EIO.to_errno());
+        let t = crate::resp_error(wire::RespError::Truncated).to_errno();
+        assert_eq!(t, crate::errno::eproto().to_errno());
+    }
+
+    #[test]
+    fn getparam_matches_upstream() {
+        let caps = DeviceCaps { blob_alignment: None, ..Default::default() };
+        assert_eq!(params::getparam(&caps, params::PARAM_CAPSET_QUERY_FIX), Ok(1));
+        assert_eq!(params::getparam(&caps, params::PARAM_BLOB_ALIGNMENT), Err(params::ParamError::NotNegotiated));
+        assert_eq!(params::getparam(&caps, 0), Err(params::ParamError::Unknown));
+    }
+}
+
+#[kunit_tests(virtio_gpu_rs_queue)]
+mod queue_tests {
+    use crate::vq::{CmdQueue, Request};
+    use kernel::error::code::*;
+
+    #[test]
+    fn pending_request_times_out() {
+        let req = Request::new(&[1, 2, 3], 8).unwrap();
+        assert_eq!(req.wait(10).err(), Some(ETIMEDOUT));
+    }
+
+    #[test]
+    fn detached_queue_refuses_requests() {
+        // A queue without a virtqueue (before attach, after shutdown) fails cleanly.
+        let q = CmdQueue::new().unwrap();
+        let req = Request::new(&[0; 24], 24).unwrap();
+        assert_eq!(q.submit(&req).err(), Some(ENODEV));
+        q.shutdown();
+        assert_eq!(q.submit(&req).err(), Some(ENODEV));
+    }
+}

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! virtio-gpu DRM driver, in Rust.
+//!
+//! Binds virtio devices of type GPU (id 16) and exposes them as DRM devices named
+//! `virtio_gpu` with the upstream `virtgpu_drm.h` UAPI.
+
+/// Our abstraction layer over what the 7.2 kernel crate lacks (`rust/` at the top of the
+/// repository), compiled into this crate. Shaped for the kernel crate: not every item is
+/// used by this driver yet.
+#[allow(dead_code)]
+#[path = "../../../../rust"]
+pub mod ext {
+    pub mod bindings;
+    pub mod drm;
+    pub mod sync;
+    pub mod virtio;
+}
+
+/// The wire protocol and UAPI, a field-for-field mirror of the C headers (documented
+/// there); it also builds and is tested on the host by cargo.
+#[allow(dead_code, missing_docs)]
+#[path = "proto/src/lib.rs"]
+pub mod proto;
+
+mod caps;
+mod debugfs;
+mod drv;
+mod ioctl;
+mod layout;
+#[cfg(CONFIG_KUNIT)]
+mod tests;
+mod vq;
+
+use ext::drm;
+use kernel::{c_str, prelude::*};
+
+/// The DRM side of the driver.
+pub(crate) struct VirtGpuDrm;
+
+/// Per-open-file state (3D contexts come with later work).
+pub(crate) struct VirtGpuFile;
+
+impl drm::Driver for VirtGpuDrm {
+    type Data = drv::VirtGpu;
+    type File = VirtGpuFile;
+
+    const INFO: drm::DriverInfo = drm::DriverInfo {
+        name: c_str!("virtio_gpu"),
+        desc: c_str!("virtio GPU (Rust)"),
+        major: 0,
+        minor: 1,
+        patchlevel: 0,
+    };
+    const FEATURES: u32 =
+        ext::bindings::drm_driver_feature_DRIVER_GEM | ext::bindings::drm_driver_feature_DRIVER_RENDER;
+    const IOCTLS: &'static [ext::bindings::drm_ioctl_desc] = ioctl::IOCTLS;
+
+    fn open(_dev: &drm::Device<Self>) -> Result<Pin<KBox<VirtGpuFile>>> {
+        Ok(KBox::pin(VirtGpuFile, GFP_KERNEL)?)
+    }
+}
+
+/// Errnos the kernel crate of 7.2 has no constants for.
+pub(crate) mod errno {
+    use kernel::error::Error;
+
+    /// `EPROTO`: the device broke the protocol.
+    pub(crate) fn eproto() -> Error {
+        Error::from_errno(-71)
+    }
+
+    /// `ENOSYS`: GET_CAPS on a device without capsets (upstream's errno).
+    pub(crate) fn enosys() -> Error {
+        Error::from_errno(-38)
+    }
+
+    /// `EOPNOTSUPP`: an upstream ioctl this driver does not implement yet.
+    pub(crate) fn eopnotsupp() -> Error {
+        Error::from_errno(-95)
+    }
+}
+
+/// Maps a protocol-level response error to an errno.
+pub(crate) fn resp_error(e: proto::wire::RespError) -> Error {
+    Error::from_errno(-proto::wire::resp_errno(e))
+}
+
+struct VirtGpuModule {
+    _reg: ext::virtio::Registration<drv::VirtGpuVirtio>,
+}
+
+impl kernel::Module for VirtGpuModule {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        Ok(Self { _reg: ext::virtio::Registration::new(module)? })
+    }
+}
+
+module! {
+    type: VirtGpuModule,
+    name: "virtio_gpu_rs",
+    authors: ["virtio-gpu-rs developers"],
+    description: "virtio-gpu DRM driver written in Rust",
+    license: "GPL",
+}

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Virtio driver abstractions: driver registration, the device, its config space and
+//! shared-memory regions, and virtqueues with interrupt callbacks.
+//!
+//! C header: [`include/linux/virtio.h`](srctree/include/linux/virtio.h),
+//! [`include/linux/virtio_config.h`](srctree/include/linux/virtio_config.h).
+//!
+//! Ownership model: the driver's per-device state (`Driver::Data`) lives in `vdev->priv`
+//! from the end of `probe` to `remove`. Virtqueue callbacks, which may fire during probe
+//! (a driver usually talks to the device before probe returns), reach a separate handler
+//! object that the driver hands to [`Device::find_vqs`]; it is also reachable through
+//! `vdev->priv` and is released by [`Device::del_vqs`].
+
+use super::bindings;
+use core::{marker::PhantomData, ptr::NonNull};
+use kernel::{alloc::flags::GFP_ATOMIC, error::to_result, prelude::*, str::CStr, sync::Arc, ThisModule};
+
+/// A `struct virtio_shm_region`: a device memory window exposed through the transport.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShmRegion {
+    /// Guest-physical start address.
+    pub addr: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+/// What `vdev->priv` points to while our driver is bound.
+struct Slot {
+    /// The virtqueue callback handler, between `find_vqs` and `del_vqs`.
+    handler: Option<Arc<dyn VqHandler>>,
+    /// The driver data returned by `probe` (a `Pin<KBox<T::Data>>` turned raw).
+    data: *mut core::ffi::c_void,
+}
+
+/// Receives used-buffer notifications of the device's virtqueues.
+///
+/// Called in hard interrupt context: implementations must not sleep.
+pub trait VqHandler: Send + Sync {
+    /// Virtqueue number `index` (in `find_vqs` order) has used buffers.
+    fn vq_done(&self, index: usize);
+}
+
+/// A virtio device (`struct virtio_device`) bound to our driver.
+///
+/// # Invariants
+///
+/// `ptr` points to a valid `struct virtio_device` for the lifetime `'a`, and its `priv`
+/// field points to a [`Slot`] owned by the driver adapter.
+pub struct Device<'a> {
+    ptr: NonNull<bindings::virtio_device>,
+    _p: PhantomData<&'a ()>,
+}
+
+// SAFETY: The virtio core's device functions used here may be called from any thread.
+unsafe impl Send for Device<'_> {}
+// SAFETY: See above; `&Device` methods only call thread-safe C functions.
+unsafe impl Sync for Device<'_> {}
+
+impl<'a> Device<'a> {
+    /// # Safety
+    ///
+    /// `ptr` must be a valid virtio device bound to a driver registered with
+    /// [`Registration`] and stay valid for `'a`.
+    unsafe fn from_raw(ptr: *mut bindings::virtio_device) -> Self {
+        Self {
+            // SAFETY: Per the safety requirements `ptr` is valid, hence non-null.
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            _p: PhantomData,
+        }
+    }
+
+    fn raw(&self) -> *mut bindings::virtio_device {
+        self.ptr.as_ptr()
+    }
+
+    fn slot(&self) -> *mut Slot {
+        // SAFETY: `raw()` is valid by the type invariant.
+        unsafe { bindings::vgpu_helper_virtio_get_priv(self.raw()) }.cast()
+    }
+
+    /// The generic device (`&vdev->dev`), for logging and resource management.
+    pub fn as_dev(&self) -> &kernel::device::Device {
+        // SAFETY: `&vdev->dev` is a valid, embedded `struct device` for as long as the
+        // virtio device is (the type invariant); the two bindgen views are the same C type.
+        unsafe {
+            kernel::device::Device::from_raw(bindings::vgpu_helper_virtio_dev(self.raw()).cast())
+        }
+    }
+
+    /// The parent device (the PCI or MMIO transport device), which does DMA.
+    pub fn parent_raw(&self) -> *mut bindings::device {
+        // SAFETY: `raw()` is valid by the type invariant.
+        unsafe { bindings::vgpu_helper_virtio_parent(self.raw()) }
+    }
+
+    /// The raw `struct device` of the virtio device.
+    pub fn dev_raw(&self) -> *mut bindings::device {
+        // SAFETY: `raw()` is valid by the type invariant.
+        unsafe { bindings::vgpu_helper_virtio_dev(self.raw()) }
+    }
+
+    /// Whether feature bit `bit` was negotiated.
+    pub fn has_feature(&self, bit: u32) -> bool {
+        // SAFETY: `raw()` is valid by the type invariant.
+        unsafe { bindings::vgpu_helper_virtio_has_feature(self.raw(), bit) }
+    }
+
+    /// Reads the little-endian `u32` at byte `offset` of the device-specific config space.
+    pub fn read_config_u32(&self, offset: usize) -> u32 {
+        // SAFETY: `raw()` is valid; the transport bounds-checks config accesses.
+        unsafe { bindings::vgpu_helper_virtio_cread_le32(self.raw(), offset as u32) }
+    }
+
+    /// The shared memory region with id `id`, if the transport exposes it.
+    pub fn shm_region(&self, id: u8) -> Option<ShmRegion> {
+        let mut r = bindings::virtio_shm_region::default();
+        // SAFETY: `raw()` is valid and `r` is a valid out-parameter.
+        let found = unsafe { bindings::vgpu_helper_virtio_get_shm_region(self.raw(), &mut r, id) };
+        found.then_some(ShmRegion { addr: r.addr, len: r.len })
+    }
+
+    /// Sets up `names.len()` virtqueues whose used-buffer interrupts go to `handler`.
+    ///
+    /// The queues are returned in the order of `names`; `handler` stays registered until
+    /// [`Device::del_vqs`].
+    pub fn find_vqs<const N: usize>(
+        &self,
+        names: [&'static CStr; N],
+        handler: Arc<dyn VqHandler>,
+    ) -> Result<[Virtqueue; N]> {
+        let slot = self.slot();
+        // SAFETY: The adapter installed the slot before calling probe; probe and remove are
+        // serialised by the driver core, so nothing else accesses it now.
+        if unsafe { (*slot).handler.is_some() } {
+            return Err(EBUSY);
+        }
+        // SAFETY: As above.
+        unsafe { (*slot).handler = Some(handler) };
+
+        let mut infos = [bindings::virtqueue_info::default(); N];
+        for (info, name) in infos.iter_mut().zip(names.iter()) {
+            info.name = name.as_char_ptr();
+            info.callback = Some(vq_callback);
+        }
+        let mut vqs = [core::ptr::null_mut::<bindings::virtqueue>(); N];
+        // SAFETY: `raw()` is valid; `vqs` and `infos` hold `N` entries each.
+        let ret = unsafe {
+            bindings::vgpu_helper_virtio_find_vqs(
+                self.raw(),
+                N as u32,
+                vqs.as_mut_ptr(),
+                infos.as_mut_ptr(),
+            )
+        };
+        if let Err(e) = to_result(ret) {
+            // SAFETY: As above; no queue exists, so no callback can use the handler.
+            unsafe { (*slot).handler = None };
+            return Err(e);
+        }
+        // The virtio core guarantees non-null queues on success.
+        Ok(vqs.map(|vq| Virtqueue(vq)))
+    }
+
+    /// Resets the device: it stops using buffers and raising interrupts.
+    pub fn reset(&self) {
+        // SAFETY: `raw()` is valid by the type invariant.
+        unsafe { bindings::virtio_reset_device(self.raw()) }
+    }
+
+    /// Deletes all virtqueues and drops the callback handler.
+    ///
+    /// Call after [`Device::reset`] and after reclaiming every buffer still in the queues.
+    pub fn del_vqs(&self) {
+        // SAFETY: `raw()` is valid; the queues were created by `find_vqs`.
+        unsafe { bindings::vgpu_helper_virtio_del_vqs(self.raw()) };
+        // SAFETY: The queues are gone, so no callback can run; see `find_vqs` for access.
+        drop(unsafe { (*self.slot()).handler.take() });
+    }
+
+    /// Tells the device the driver is ready (`DRIVER_OK`); queues work from now on.
+    pub fn ready(&self) {
+        // SAFETY: `raw()` is valid by the type invariant.
+        unsafe { bindings::vgpu_helper_virtio_device_ready(self.raw()) }
+    }
+
+    /// The device name (e.g. `virtio0`).
+    pub fn name(&self) -> &CStr {
+        // SAFETY: `dev_name` returns a NUL-terminated string valid while the device is.
+        unsafe { CStr::from_char_ptr(bindings::vgpu_helper_dev_name(self.dev_raw())) }
+    }
+}
+
+unsafe extern "C" fn vq_callback(vq: *mut bindings::virtqueue) {
+    // SAFETY: The virtio core passes a valid queue of a device bound to our driver.
+    let vdev = unsafe { bindings::vgpu_helper_virtqueue_vdev(vq) };
+    // SAFETY: As above; `priv` holds our slot for as long as the queues exist.
+    let slot = unsafe { bindings::vgpu_helper_virtio_get_priv(vdev) }.cast::<Slot>();
+    // SAFETY: The handler is only taken in `del_vqs`, after the queues are deleted, so it is
+    // present and valid whenever a queue callback runs.
+    if let Some(h) = unsafe { (*slot).handler.as_ref() } {
+        // SAFETY: `vq` is valid (see above).
+        h.vq_done(unsafe { (*vq).index } as usize);
+    }
+}
+
+/// A virtqueue (`struct virtqueue`).
+///
+/// Not `Clone`; the queue is valid until [`Device::del_vqs`]. Callers serialise all
+/// operations on one queue (the virtio core requires it) by keeping it behind a lock.
+pub struct Virtqueue(*mut bindings::virtqueue);
+
+// SAFETY: Virtqueue functions may be called from any context as long as calls on one queue
+// are serialised, which `&mut self` receivers ensure.
+unsafe impl Send for Virtqueue {}
+
+/// A buffer the device reads from or writes to, described for [`Virtqueue::add_sgs`].
+pub struct Sg {
+    sg: bindings::scatterlist,
+}
+
+impl Sg {
+    /// Describes `len` bytes at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr..ptr+len` must be linearly mapped kernel memory (e.g. from `kmalloc`, not the
+    /// stack or vmalloc) that stays valid until the device has returned the buffer.
+    pub unsafe fn new(ptr: *const u8, len: usize) -> Self {
+        let mut sg = bindings::scatterlist::default();
+        // SAFETY: `sg` is a valid scatterlist entry; the caller guarantees the buffer.
+        unsafe { bindings::sg_init_one(&mut sg, ptr.cast(), len as u32) };
+        Self { sg }
+    }
+}
+
+impl Virtqueue {
+    /// Queues one request made of device-readable `out` and device-writable `inp` buffers;
+    /// `token` comes back from [`Virtqueue::get_buf`] once the device is done.
+    ///
+    /// Returns `ENOSPC` when the ring is full.
+    pub fn add_sgs(&mut self, out: &mut [Sg], inp: &mut [Sg], token: NonNull<u8>) -> Result {
+        let mut list: KVec<*mut bindings::scatterlist> =
+            KVec::with_capacity(out.len() + inp.len(), GFP_ATOMIC)?;
+        for sg in Iterator::chain(out.iter_mut(), inp.iter_mut()) {
+            list.push(&mut sg.sg, GFP_ATOMIC)?;
+        }
+        // SAFETY: `self.0` is a valid queue; `list` holds `out.len() + inp.len()` valid
+        // single-entry scatterlists whose buffers the `Sg` constructors vouched for.
+        to_result(unsafe {
+            bindings::virtqueue_add_sgs(
+                self.0,
+                list.as_mut_ptr(),
+                out.len() as u32,
+                inp.len() as u32,
+                token.as_ptr().cast(),
+                kernel::bindings::GFP_ATOMIC,
+            )
+        })
+    }
+
+    /// Notifies the device of new buffers if it asked for notifications.
+    pub fn kick(&mut self) {
+        // SAFETY: `self.0` is a valid queue.
+        unsafe { bindings::virtqueue_kick(self.0) };
+    }
+
+    /// Takes the next used buffer: its token and the number of bytes the device wrote.
+    pub fn get_buf(&mut self) -> Option<(NonNull<u8>, u32)> {
+        let mut len = 0u32;
+        // SAFETY: `self.0` is a valid queue; `len` is a valid out-parameter.
+        let token = unsafe { bindings::virtqueue_get_buf(self.0, &mut len) };
+        NonNull::new(token.cast()).map(|t| (t, len))
+    }
+
+    /// Takes a buffer the device never used (only valid after a device reset).
+    pub fn detach_unused_buf(&mut self) -> Option<NonNull<u8>> {
+        // SAFETY: `self.0` is a valid queue.
+        NonNull::new(unsafe { bindings::virtqueue_detach_unused_buf(self.0) }.cast())
+    }
+
+    /// Disables used-buffer callbacks (a hint).
+    pub fn disable_cb(&mut self) {
+        // SAFETY: `self.0` is a valid queue.
+        unsafe { bindings::virtqueue_disable_cb(self.0) }
+    }
+
+    /// Re-enables callbacks; `false` if buffers were used meanwhile (poll again).
+    pub fn enable_cb(&mut self) -> bool {
+        // SAFETY: `self.0` is a valid queue.
+        unsafe { bindings::virtqueue_enable_cb(self.0) }
+    }
+
+    /// The number of descriptors of the ring.
+    pub fn size(&self) -> u32 {
+        // SAFETY: `self.0` is a valid queue.
+        unsafe { bindings::virtqueue_get_vring_size(self.0) }
+    }
+}
+
+/// A virtio driver.
+pub trait Driver: 'static {
+    /// Per-device state, from probe to remove.
+    type Data: Send + Sync;
+    /// Driver name in sysfs (`/sys/bus/virtio/drivers/<NAME>`).
+    const NAME: &'static CStr;
+    /// Virtio device id served (`VIRTIO_ID_*`).
+    const DEVICE_ID: u32;
+    /// Feature bits offered to the device (the core adds the transport features).
+    const FEATURES: &'static [u32];
+
+    /// Binds a device. Queues set up here must be deleted in `remove` or on error.
+    fn probe(vdev: &Device<'_>) -> Result<Pin<KBox<Self::Data>>>;
+    /// Unbinds the device. Must delete the queues; tears `data` down in the order it needs.
+    fn remove(vdev: &Device<'_>, data: Pin<KBox<Self::Data>>);
+}
+
+/// A registered virtio driver; unregisters on drop.
+pub struct Registration<T: Driver> {
+    /// Heap-allocated because the core keeps pointers to it and to the tables.
+    inner: Pin<KBox<RegInner>>,
+    _p: PhantomData<T>,
+}
+
+struct RegInner {
+    drv: bindings::virtio_driver,
+    ids: [bindings::virtio_device_id; 2],
+    features: KVec<u32>,
+    _pin: core::marker::PhantomPinned,
+}
+
+// SAFETY: After registration the structures are only read by the virtio core.
+unsafe impl<T: Driver> Send for Registration<T> {}
+// SAFETY: As above.
+unsafe impl<T: Driver> Sync for Registration<T> {}
+
+impl<T: Driver> Registration<T> {
+    /// Registers the driver; devices already present are probed before this returns.
+    pub fn new(module: &'static ThisModule) -> Result<Self> {
+        let mut features = KVec::with_capacity(T::FEATURES.len(), GFP_KERNEL)?;
+        features.extend_from_slice(T::FEATURES, GFP_KERNEL)?;
+        let mut ids = [bindings::virtio_device_id::default(); 2];
+        ids[0].device = T::DEVICE_ID;
+        ids[0].vendor = bindings::VIRTIO_DEV_ANY_ID;
+        let mut inner = KBox::pin(
+            RegInner {
+                drv: bindings::virtio_driver::default(),
+                ids,
+                features,
+                _pin: core::marker::PhantomPinned,
+            },
+            GFP_KERNEL,
+        )?;
+        // SAFETY: We only initialise fields in place; nothing is moved out.
+        let r = unsafe { inner.as_mut().get_unchecked_mut() };
+        r.drv.driver.name = T::NAME.as_char_ptr();
+        r.drv.id_table = r.ids.as_ptr();
+        r.drv.feature_table = r.features.as_ptr();
+        r.drv.feature_table_size = r.features.len() as u32;
+        r.drv.probe = Some(Self::probe_callback);
+        r.drv.remove = Some(Self::remove_callback);
+        // SAFETY: `drv` is fully initialised and pinned on the heap until `drop`
+        // unregisters it; `module` is this module.
+        to_result(unsafe {
+            bindings::__register_virtio_driver(&mut r.drv, module.as_ptr().cast())
+        })?;
+        Ok(Self { inner, _p: PhantomData })
+    }
+
+    unsafe extern "C" fn probe_callback(raw: *mut bindings::virtio_device) -> kernel::ffi::c_int {
+        let slot = match KBox::new(Slot { handler: None, data: core::ptr::null_mut() }, GFP_KERNEL)
+        {
+            Ok(s) => KBox::into_raw(s),
+            Err(e) => return Error::from(e).to_errno(),
+        };
+        // SAFETY: The core passes a valid device; we own `priv` while bound.
+        unsafe { bindings::vgpu_helper_virtio_set_priv(raw, slot.cast()) };
+        // SAFETY: `raw` is valid and bound to us for the duration of the call.
+        let vdev = unsafe { Device::from_raw(raw) };
+        match T::probe(&vdev) {
+            Ok(data) => {
+                // SAFETY: The data stays pinned: it is only turned back into a
+                // `Pin<KBox>` in `remove_callback`.
+                let p = KBox::into_raw(unsafe { Pin::into_inner_unchecked(data) });
+                // SAFETY: `slot` is valid (allocated above, freed only in remove).
+                unsafe { (*slot).data = p.cast() };
+                0
+            }
+            Err(e) => {
+                // SAFETY: Probe failed; it must have deleted any queues, so nothing else
+                // references the slot. Reclaim it.
+                let s = unsafe { KBox::from_raw(slot) };
+                if s.handler.is_some() {
+                    pr_err!("virtio: probe of {} failed but left its queues\n", vdev.name());
+                }
+                // SAFETY: `raw` is valid.
+                unsafe { bindings::vgpu_helper_virtio_set_priv(raw, core::ptr::null_mut()) };
+                e.to_errno()
+            }
+        }
+    }
+
+    unsafe extern "C" fn remove_callback(raw: *mut bindings::virtio_device) {
+        // SAFETY: The core passes a device that `probe_callback` bound successfully.
+        let vdev = unsafe { Device::from_raw(raw) };
+        let slot = vdev.slot();
+        // SAFETY: The slot was installed by a successful probe and holds the data pointer
+        // created from a pinned `KBox<T::Data>`.
+        let data = unsafe { Pin::new_unchecked(KBox::from_raw((*slot).data.cast::<T::Data>())) };
+        T::remove(&vdev, data);
+        // SAFETY: See `find_vqs`; remove and probe are serialised by the driver core.
+        if unsafe { (*slot).handler.is_some() } {
+            // A driver bug; still never free the slot under live queue callbacks.
+            pr_err!("virtio: remove of {} left its queues\n", vdev.name());
+            vdev.reset();
+            vdev.del_vqs();
+        }
+        // SAFETY: The queues are gone, so no callback can reach the slot any more.
+        drop(unsafe { KBox::from_raw(slot) });
+        // SAFETY: `raw` is valid.
+        unsafe { bindings::vgpu_helper_virtio_set_priv(raw, core::ptr::null_mut()) };
+    }
+}
+
+impl<T: Driver> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: The driver was registered in `new`; the core removes all devices first.
+        unsafe {
+            bindings::unregister_virtio_driver(&mut self.inner.as_mut().get_unchecked_mut().drv)
+        };
+    }
+}
