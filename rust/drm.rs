@@ -327,8 +327,8 @@ pub unsafe fn ioctl_trampoline<T: Driver, U>(
     }
 }
 
-/// Declares a driver's ioctl table: `(NR, UapiType, flags, handler)` in ioctl-number order
-/// starting at `DRM_COMMAND_BASE + 1`. The argument size of each number is checked at
+/// Declares a driver's ioctl table: `(CMD, name, UapiType, flags, handler)` in ioctl-number
+/// order starting at `DRM_COMMAND_BASE + 1`. The argument size of each number is checked at
 /// compile time against the UAPI type.
 #[macro_export]
 macro_rules! declare_ioctls {
@@ -342,7 +342,11 @@ macro_rules! declare_ioctls {
             )*
             let _ = i;
         };
-        &[$(
+        &[
+            // The DRM core indexes the table by `nr - DRM_COMMAND_BASE`; number 0 is unused.
+            // SAFETY: An all-zero descriptor is valid: no handler, the core answers EINVAL.
+            unsafe { core::mem::zeroed::<$crate::ext::bindings::drm_ioctl_desc>() },
+            $(
             $crate::ext::bindings::drm_ioctl_desc {
                 cmd: $cmd,
                 flags: $flags,

@@ -94,7 +94,7 @@ cenv=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin H
 
 qemu=("$QEMU_BIN" "${QEMU_MACHINE[@]}" -smp 2 -m "$MEM" -nic none -no-reboot
       -kernel "$cwork/kernel" -initrd "$cwork/initrd"
-      -append "console=$QEMU_CONSOLE panic=-1 loglevel=7 kunit.enable=1${APPEND:+ $APPEND}"
+      -append "console=$QEMU_CONSOLE panic=-1 loglevel=7 kunit.enable=1 kunit.autorun=1${APPEND:+ $APPEND}"
       -serial stdio -monitor none -parallel none)
 
 if [ "$GPU" = 2d ]; then

@@ -12,6 +12,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 pkgs=(qemu-system-arm qemu-system-x86 qemu-system-modules-opengl qemu-system-gui
       libvirglrenderer1 virgl-server libegl1 libgl1-mesa-dri mesa-vulkan-drivers
       xvfb xauth procps)
+# One builder at a time per cache (parallel make runs, a background setup).
+mkdir -p "$VGPU_CACHE"
+exec 9> "$VGPU_CACHE/.lock-$(basename "$0" .sh)${ARCH:+-$ARCH}"
+flock 9
+
 key=$(printf '%s\n' "$CHROOT_SUITE" "${pkgs[@]}" | sha256sum | cut -c1-12)
 dir=$VGPU_CACHE/chroot-$CHROOT_SUITE-$key
 if [ -e "$dir/.ready" ]; then

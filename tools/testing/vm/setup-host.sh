@@ -11,7 +11,8 @@ log() { echo "[setup-host] $*" >&2; }
 
 pkgs=(clang-$LLVM_VERSION lld-$LLVM_VERSION llvm-$LLVM_VERSION libclang-$LLVM_VERSION-dev
       flex bison bc cpio kmod xz-utils make gcc libc6-dev libelf-dev libssl-dev
-      mmdebstrap debian-archive-keyring dpkg-dev python3 curl ca-certificates)
+      mmdebstrap debian-archive-keyring dpkg-dev python3 curl ca-certificates
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross rsync)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -35,10 +35,23 @@ if [ ! -e "$src/.unpacked" ]; then
 	touch "$src/.unpacked"
 fi
 
+# One builder at a time per cache (parallel make runs, a background setup).
+mkdir -p "$VGPU_CACHE"
+exec 9> "$VGPU_CACHE/.lock-$(basename "$0" .sh)${ARCH:+-$ARCH}"
+flock 9
+
 key=$( { echo "$KERNEL_SRC_VERSION"; cat "${frags[@]}"; rustc --version; bindgen --version;
 	 clang-$LLVM_VERSION --version | head -1; } | sha256sum | cut -c1-12)
 out=$VGPU_CACHE/kbuild/$ARCH-$VARIANT-$key
+# UAPI headers for the guest test programs (cheap; also done for older cached trees).
+ensure_headers() {
+	[ -e "$out/hdr/.done" ] && return 0
+	"${KMAKE[@]}" -C "$src" O="$out" INSTALL_HDR_PATH="$out/hdr" headers_install > /dev/null
+	touch "$out/hdr/.done"
+}
+
 if [ -e "$out/.built" ]; then
+	ensure_headers
 	echo "$out"; exit 0
 fi
 
@@ -67,5 +80,6 @@ fi
 rm -rf "$out/modroot"
 "${KMAKE[@]}" -C "$src" O="$out" INSTALL_MOD_PATH="$out/modroot" modules_install > /dev/null
 log "built in $((SECONDS - start)) s"
+ensure_headers
 touch "$out/.built"
 echo "$out"

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio_gpu_rs module lifetime: an open render node pins the module (delete_module
+ * answers EWOULDBLOCK, the kernel's "in use"), and the module unloads cleanly once the
+ * last file is closed. Leaves the module unloaded.
+ */
+#include <sys/syscall.h>
+#include "virtgpu_util.h"
+#include "kselftest_harness.h"
+
+static int delete_module(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
+}
+
+TEST(pinned_while_open_then_unloads)
+{
+	char path[64];
+	int fd = vgpu_open_render(path, sizeof(path));
+
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(-EWOULDBLOCK, delete_module("virtio_gpu_rs"));
+	EXPECT_EQ(0, access("/sys/module/virtio_gpu_rs", F_OK));
+	/* The file still works after the refused unload. */
+	EXPECT_EQ(1, vgpu_getparam(fd, VIRTGPU_PARAM_CAPSET_QUERY_FIX));
+	close(fd);
+
+	ASSERT_EQ(0, delete_module("virtio_gpu_rs"));
+	EXPECT_NE(0, access("/sys/module/virtio_gpu_rs", F_OK));
+	EXPECT_NE(0, access(path, F_OK)) TH_LOG("%s still exists", path);
+	EXPECT_EQ(-ENOENT, delete_module("virtio_gpu_rs"));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared helpers of the virtio_gpu_rs selftests: finding the virtio-gpu render node,
+ * checking which driver is bound, reading the driver's debugfs.
+ */
+#ifndef VIRTGPU_UTIL_H
+#define VIRTGPU_UTIL_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <drm/drm.h>
+#include <drm/virtgpu_drm.h>
+
+#define VGPU_MAX_CAPSETS 16
+
+struct vgpu_capset {
+	uint32_t id, max_version, max_size;
+};
+
+/* DRM_IOCTL_VERSION name of an open DRM fd, "" on error. */
+static inline void vgpu_drm_name(int fd, char *name, size_t len)
+{
+	struct drm_version v = { .name = name, .name_len = len - 1 };
+
+	memset(name, 0, len);
+	if (ioctl(fd, DRM_IOCTL_VERSION, &v))
+		name[0] = 0;
+}
+
+/* Opens the first render node whose DRM driver name is virtio_gpu; -1 if none. */
+static inline int vgpu_open_render(char *path, size_t len)
+{
+	char name[64];
+	int i, fd;
+
+	for (i = 128; i < 192; i++) {
+		snprintf(path, len, "/dev/dri/renderD%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		vgpu_drm_name(fd, name, sizeof(name));
+		if (!strcmp(name, "virtio_gpu"))
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+/*
+ * Name of the driver bound to the (only) virtio device of type GPU (id 0x0010), in
+ * @drv; 0 if found.
+ */
+static inline int vgpu_bound_driver(char *drv, size_t len)
+{
+	char p[512], link[512], buf[32];
+	struct dirent *de;
+	DIR *d = opendir("/sys/bus/virtio/devices");
+	int ret = -1;
+	ssize_t n;
+	FILE *f;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/sys/bus/virtio/devices/%s/device", de->d_name);
+		f = fopen(p, "r");
+		if (!f)
+			continue;
+		if (!fgets(buf, sizeof(buf), f) || strtoul(buf, NULL, 0) != 0x10) {
+			fclose(f);
+			continue;
+		}
+		fclose(f);
+		snprintf(p, sizeof(p), "/sys/bus/virtio/devices/%s/driver", de->d_name);
+		n = readlink(p, link, sizeof(link) - 1);
+		if (n < 0) {
+			snprintf(drv, len, "(none)");
+		} else {
+			link[n] = 0;
+			snprintf(drv, len, "%.63s", strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
+		}
+		ret = 0;
+		break;
+	}
+	closedir(d);
+	return ret;
+}
+
+/* Reads a whole debugfs file of our DRM device into @buf; 0 on success. */
+static inline int vgpu_debugfs_read(const char *file, char *buf, size_t len)
+{
+	char p[320];
+	struct dirent *de;
+	DIR *d = opendir("/sys/kernel/debug/dri");
+	int ret = -1, fd;
+	ssize_t n;
+
+	if (!d)
+		return -1;
+	while (ret && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/sys/kernel/debug/dri/%s/%s", de->d_name, file);
+		fd = open(p, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, len - 1);
+		close(fd);
+		if (n >= 0) {
+			buf[n] = 0;
+			ret = 0;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+/* Capset infos as the driver reports them in debugfs; count or -1. */
+static inline int vgpu_capsets(struct vgpu_capset *c, int max)
+{
+	char buf[4096], *line;
+	int n = 0;
+
+	if (vgpu_debugfs_read("virtio-gpu-features", buf, sizeof(buf)))
+		return -1;
+	for (line = strtok(buf, "\n"); line && n < max; line = strtok(NULL, "\n")) {
+		if (sscanf(line, "capset id %u : max version %u, max size %u",
+			   &c[n].id, &c[n].max_version, &c[n].max_size) == 3)
+			n++;
+	}
+	return n;
+}
+
+/* GETPARAM: value (>= 0) or -errno. */
+static inline long long vgpu_getparam(int fd, uint64_t param)
+{
+	int value = -1;
+	struct drm_virtgpu_getparam gp = { .param = param, .value = (uintptr_t)&value };
+
+	if (ioctl(fd, DRM_IOCTL_VIRTGPU_GETPARAM, &gp))
+		return -errno;
+	return value;
+}
+
+#endif

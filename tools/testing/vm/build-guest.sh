@@ -1,0 +1,31 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Builds the module and the selftests for ARCH against the harness kernel KDIR and packs
+# them with the guest scripts into an initramfs.
+#
+#   build-guest.sh ARCH KDIR OUTDIR     prints the initramfs path
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../../.." && pwd)
+. "$here/versions.sh"
+ARCH=${1:?ARCH}; KDIR=${2:?KDIR}; OUTDIR=${3:?OUTDIR}
+. "$here/arch.sh"
+export PATH=$HOME/.cargo/bin:$PATH
+log() { echo "[build-guest $ARCH] $*" >&2; }
+
+case "$ARCH" in
+arm64) CROSS_CC=aarch64-linux-gnu-gcc ;;
+x86_64) CROSS_CC=gcc ;;
+esac
+src=$VGPU_CACHE/src/linux-$KERNEL_SRC_VERSION
+
+log "module"
+make -s -C "$top" modules KDIR="$KDIR" ARCH="$ARCH" >&2
+overlay=$OUTDIR/overlay-$ARCH
+rm -rf "$overlay"; mkdir -p "$overlay/opt/vgpu/bin"
+cp "$top/virtio_gpu_rs.ko" "$overlay/opt/vgpu/"
+log "selftests"
+make -s -C "$top/tools/testing/selftests/virtio_gpu_rs" KSRC="$src" HDRS="$KDIR/hdr/include" \
+	CC="$CROSS_CC" OUT="$overlay/opt/vgpu/bin" >&2
+cp "$here"/guest/*.sh "$overlay/opt/vgpu/"
+"$here/mkinitramfs.sh" "$ARCH" "$KDIR" "$OUTDIR/initramfs-$ARCH.cpio.gz" "$overlay"

@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# `make check`: sets up what is missing and runs every suite:
+#   host   cargo test of the protocol crate
+#   guest  per device configuration (2d: virtio-gpu-pci, gl: virtio-gpu-gl-pci with
+#          blob/hostmem/venus): KUnit, kselftest-harness tests, unload and leak cycles
+# Ends with "N passed, N failed" and exits non-zero on any failure, guest crash or
+# oops/WARN/BUG/panic in a guest log.
+#
+# VGPU_GPUS="2d gl"   configurations to boot      VGPU_ARGS=-t,NAME   selftest filter
+# VGPU_CYCLES=10      insmod/rmmod leak cycles    logs: out/logs/
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../../.." && pwd)
+ARCH=${ARCH:-arm64}
+gpus=${VGPU_GPUS:-2d gl}
+out=$top/out; logs=$out/logs
+rm -rf "$logs"; mkdir -p "$logs"
+export PATH=$HOME/.cargo/bin:$PATH
+
+kdir=$("$here/setup.sh" "$ARCH")
+. "$here/versions.sh"; . "$here/arch.sh"
+
+inputs=()
+echo "[check] host: cargo test"
+cargo test --manifest-path "$top/drivers/gpu/drm/virtio/proto/Cargo.toml" > "$logs/host-cargo.log" 2>&1 || true
+inputs+=("cargo:host:$logs/host-cargo.log")
+
+echo "[check] building module, selftests and initramfs"
+initrd=$("$here/build-guest.sh" "$ARCH" "$kdir" "$out")
+
+append="vgpu.run=/opt/vgpu/run-tests.sh vgpu.cycles=${VGPU_CYCLES:-10}"
+[ -z "${VGPU_ARGS:-}" ] || append+=" vgpu.args=$VGPU_ARGS"
+for gpu in $gpus; do
+	echo "[check] guest $ARCH/$gpu (log: $logs/guest-$ARCH-$gpu.log)"
+	"$here/run-qemu.sh" --arch "$ARCH" --kernel "$kdir/$KIMAGE" --initrd "$initrd" --gpu "$gpu" \
+		--timeout 900 --append "vgpu.gpu=$gpu $append" --log "$logs/guest-$ARCH-$gpu.log" \
+		> /dev/null 2> "$logs/qemu-$ARCH-$gpu.stderr" || echo "[check] QEMU exited with $?"
+	inputs+=("guest:$ARCH-$gpu:$logs/guest-$ARCH-$gpu.log")
+done
+
+python3 "$here/parse-results.py" "${inputs[@]}" | tee "$logs/summary.txt"
+exit "${PIPESTATUS[0]}"

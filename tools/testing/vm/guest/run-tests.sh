@@ -1,0 +1,98 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# In-guest test runner (busybox sh). Every suite's raw TAP/KTAP output is framed by
+#   VGPU-SECTION-BEGIN <tap|kunit> <name> ... VGPU-SECTION-END <name>
+# and parsed on the host by parse-results.py.
+#
+# Environment (from the kernel command line via /init): VGPU_GPU=2d|gl,
+# VGPU_ARGS=comma-separated extra arguments for the selftest harness (e.g. -t,get_caps_errors),
+# VGPU_CYCLES=number of insmod/rmmod leak cycles (default 10).
+T=/opt/vgpu
+KO=$T/virtio_gpu_rs.ko
+export VGPU_GPU=${VGPU_GPU:-}
+args=$(echo "${VGPU_ARGS:-}" | tr ',' ' ')
+cycles=${VGPU_CYCLES:-10}
+
+begin() { echo "VGPU-SECTION-BEGIN $1 $2"; }
+end() { echo "VGPU-SECTION-END $1"; }
+
+# Minimal TAP writer for checks done in shell.
+tap_n=0
+tap_plan() { echo "TAP version 13"; echo "1..$1"; tap_n=0; }
+tap() { # tap <0|1> <name> [diagnostic...]
+	tap_n=$((tap_n + 1))
+	if [ "$1" = 0 ]; then echo "ok $tap_n $2"; else
+		echo "not ok $tap_n $2"; shift 2; for l in "$@"; do echo "# $l"; done
+	fi
+}
+
+echo "vgpu: kernel $(uname -r), device config '${VGPU_GPU}'"
+modprobe drm || echo "vgpu: modprobe drm failed"
+
+# 1. Reference GETPARAM answers of the upstream C driver on this very device.
+begin tap setup
+tap_plan 3
+ref=
+if modprobe virtio-gpu && $T/bin/virtgpu_params > /tmp/c-params; then
+	ref=/tmp/c-params
+	tap 0 c-driver-reference "$(tr '\n' ' ' < /tmp/c-params)"
+	echo "# C driver GETPARAM: $(tr '\n' ' ' < /tmp/c-params)"
+else
+	tap 1 c-driver-reference "the C driver did not bind or answer"
+fi
+rmmod virtio_gpu 2>/dev/null
+[ -e /sys/module/virtio_gpu ]; tap $((! $?)) c-driver-unloaded
+# 2. Our module.
+out=$(insmod $KO 2>&1); rc=$?
+tap $rc insmod "$out"
+end setup
+
+# 3. KUnit suites ran at module load; results are in debugfs.
+for d in /sys/kernel/debug/kunit/virtio_gpu_rs*; do
+	[ -e "$d/results" ] || continue
+	begin kunit "kunit-$(basename "$d")"
+	cat "$d/results"
+	end "kunit-$(basename "$d")"
+done
+
+# 4. kselftest-harness tests on the live device.
+begin tap selftest
+if [ -n "$ref" ]; then export VGPU_REF_PARAMS=$ref; fi
+# shellcheck disable=SC2086
+$T/bin/virtgpu_test $args
+end selftest
+
+# 5. Module lifetime: pinned by an open file, unloads after close.
+begin tap unload
+$T/bin/virtgpu_unload
+end unload
+
+# 6. insmod/rmmod cycles, each exercising open + ioctls, then kmemleak.
+begin tap lifecycle
+tap_plan 3
+leak=/sys/kernel/debug/kmemleak
+[ -w $leak ] && echo clear > $leak
+fail=0; why=
+i=0
+while [ $i -lt "$cycles" ]; do
+	i=$((i + 1))
+	if ! insmod $KO; then fail=1; why="insmod failed in cycle $i"; break; fi
+	if ! $T/bin/virtgpu_params > /dev/null; then fail=1; why="ioctls failed in cycle $i"; fi
+	if ! rmmod virtio_gpu_rs; then fail=1; why="rmmod failed in cycle $i"; break; fi
+done
+tap $fail "insmod-rmmod-x$cycles" "$why"
+[ -e /sys/module/virtio_gpu_rs ]; tap $((! $?)) module-gone-after-cycles
+if [ -w $leak ]; then
+	# kmemleak reports objects older than 5 s only; scan twice as its documentation advises.
+	sleep 6
+	echo scan > $leak; echo scan > $leak
+	rep=$(cat $leak)
+	if [ -z "$rep" ]; then tap 0 kmemleak-clean; else
+		tap 1 kmemleak-clean "unreferenced objects after $cycles cycles:"
+		echo "$rep" | sed 's/^/# /'
+	fi
+else
+	tap 1 kmemleak-clean "kmemleak not available"
+fi
+end lifecycle
+exit 0

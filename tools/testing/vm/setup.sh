@@ -1,0 +1,10 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Sets up everything the harness needs for ARCH (default arm64), reusing caches:
+# host toolchain, QEMU chroot, guest kernel. Prints the kernel build directory.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+ARCH=${1:-${ARCH:-arm64}}
+"$here/setup-host.sh" >&2
+"$here/setup-chroot.sh" > /dev/null
+"$here/setup-kernel.sh" "$ARCH"
