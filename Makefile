@@ -21,7 +21,7 @@ else
 KARCH := $(ARCH)
 endif
 
-.PHONY: all modules clean run check setup test-host clippy fmt
+.PHONY: all modules clean run check setup test-host clippy fmt fmtcheck
 
 all: modules
 
@@ -32,6 +32,16 @@ modules:
 clippy:
 	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$($(VM)/setup-kernel.sh $(ARCH)); \
 	PATH=$$HOME/.cargo/bin:$$PATH $(MAKE) -C "$$kdir" M=$(CURDIR) ARCH=$(KARCH) LLVM=-$(LLVM_VERSION) CLIPPY=1 modules
+
+# rustfmt with the kernel's configuration (generated bindings excluded).
+RUST_SOURCES = $(shell find rust drivers -name '*.rs' -not -name '*_generated.rs' -not -path '*/target/*')
+RUSTFMT_CONFIG = $(firstword $(wildcard $(KDIR)/.rustfmt.toml) tools/testing/vm/rustfmt.toml)
+
+fmt:
+	PATH=$$HOME/.cargo/bin:$$PATH rustfmt --edition 2021 --config-path $(RUSTFMT_CONFIG) $(RUST_SOURCES)
+
+fmtcheck:
+	PATH=$$HOME/.cargo/bin:$$PATH rustfmt --check --edition 2021 --config-path $(RUSTFMT_CONFIG) $(RUST_SOURCES)
 
 clean:
 	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$($(VM)/setup-kernel.sh $(ARCH) 2>/dev/null) || true; \

@@ -15,7 +15,13 @@
     unreachable_pub,
     unsafe_op_in_unsafe_fn,
     dead_code,
-    unnecessary_transmutes
+    unnecessary_transmutes,
+    // Generated code: the kernel's restriction lints do not apply (as for `kernel::bindings`).
+    clippy::undocumented_unsafe_blocks,
+    clippy::as_underscore,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr
 )]
 
 use kernel::ffi;

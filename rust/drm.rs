@@ -8,7 +8,7 @@
 //!
 //! C header: [`include/drm/drm_drv.h`](srctree/include/drm/drm_drv.h).
 
-use super::bindings;
+use super::{bindings, device::DeviceRef};
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{
     error::{from_err_ptr, to_result},
@@ -121,7 +121,10 @@ impl<T: Driver> Device<T> {
         let mut idx = 0;
         // SAFETY: `raw()` is a valid device.
         let ok = unsafe { bindings::drm_dev_enter(self.raw(), &mut idx) };
-        ok.then_some(EnterGuard { idx, _p: PhantomData })
+        ok.then_some(EnterGuard {
+            idx,
+            _p: PhantomData,
+        })
     }
 }
 
@@ -179,11 +182,12 @@ impl<T: Driver> Registration<T> {
     /// Allocates a DRM device under `parent` (the device that does DMA) holding `data`.
     pub fn new(
         vtable: &'static DriverVTable,
-        parent: *mut bindings::device,
+        parent: DeviceRef<'_>,
         data: Arc<T::Data>,
     ) -> Result<Self> {
-        // SAFETY: `vtable` is static; `parent` is a live device.
-        let dev = from_err_ptr(unsafe { bindings::drm_dev_alloc(&vtable.0, parent) })?;
+        // SAFETY: `vtable` is static; `parent` is a live device (the DRM core takes its own
+        // reference).
+        let dev = from_err_ptr(unsafe { bindings::drm_dev_alloc(&vtable.0, parent.as_raw()) })?;
         // SAFETY: `dev` is valid; ownership of one `Arc` reference moves into
         // `dev_private`, reclaimed in `release_callback`.
         unsafe { (*dev).dev_private = Arc::into_raw(data).cast_mut().cast() };
@@ -203,11 +207,7 @@ impl<T: Driver> Registration<T> {
 
     /// Adds a read-only debugfs file `name` under the device's debugfs directory, shown by
     /// `show`. Call before [`Registration::register`].
-    pub fn add_debugfs_file(
-        &self,
-        name: &'static CStr,
-        show: fn(&Device<T>, &SeqFile) -> Result,
-    ) {
+    pub fn add_debugfs_file(&self, name: &'static CStr, show: fn(&Device<T>, &SeqFile) -> Result) {
         // SAFETY: `dev` is valid and not yet registered; `name` is static; the `show` fn
         // pointer is passed through `data` and called by `debugfs_show::<T>`.
         unsafe {
@@ -241,6 +241,9 @@ impl<T: Driver> Drop for Registration<T> {
     }
 }
 
+/// # Safety
+///
+/// Called by the DRM debugfs core for a file added by `add_debugfs_file`.
 unsafe extern "C" fn debugfs_show<T: Driver>(
     m: *mut bindings::seq_file,
     _unused: *mut core::ffi::c_void,
@@ -261,6 +264,9 @@ unsafe extern "C" fn debugfs_show<T: Driver>(
     }
 }
 
+/// # Safety
+///
+/// Called by the DRM core with a live device of driver `T` and a new file.
 unsafe extern "C" fn open_callback<T: Driver>(
     dev: *mut bindings::drm_device,
     file: *mut bindings::drm_file,
@@ -279,6 +285,9 @@ unsafe extern "C" fn open_callback<T: Driver>(
     }
 }
 
+/// # Safety
+///
+/// Called by the DRM core for a file of driver `T` being closed.
 unsafe extern "C" fn postclose_callback<T: Driver>(
     _dev: *mut bindings::drm_device,
     file: *mut bindings::drm_file,
@@ -294,6 +303,9 @@ unsafe extern "C" fn postclose_callback<T: Driver>(
     }
 }
 
+/// # Safety
+///
+/// Called by the DRM core once, when the last reference to the device is gone.
 unsafe extern "C" fn release_callback<T: Driver>(dev: *mut bindings::drm_device) {
     // SAFETY: Last reference gone: reclaim the `Arc` stored by `Registration::new`.
     unsafe {
@@ -320,7 +332,13 @@ pub unsafe fn ioctl_trampoline<T: Driver, U>(
 ) -> kernel::ffi::c_int {
     // SAFETY: Guaranteed by the caller; `drm_ioctl` copied the argument into a kernel buffer
     // of `_IOC_SIZE(cmd)` bytes that we own exclusively for the call.
-    let (d, u, fl) = unsafe { (Device::<T>::borrow(dev), &mut *data.cast::<U>(), File::<T>::borrow(file)) };
+    let (d, u, fl) = unsafe {
+        (
+            Device::<T>::borrow(dev),
+            &mut *data.cast::<U>(),
+            File::<T>::borrow(file),
+        )
+    };
     match f(d, u, fl) {
         Ok(v) => v as kernel::ffi::c_int,
         Err(e) => e.to_errno(),
@@ -351,6 +369,9 @@ macro_rules! declare_ioctls {
                 cmd: $cmd,
                 flags: $flags,
                 func: {
+                    /// # Safety
+                    ///
+                    /// Called by `drm_ioctl` for this table entry.
                     unsafe extern "C" fn tramp(
                         dev: *mut $crate::ext::bindings::drm_device,
                         data: *mut core::ffi::c_void,

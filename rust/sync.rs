@@ -54,7 +54,8 @@ unsafe impl Backend for SpinLockIrqBackend {
         let mut flags: c_ulong = 0;
         // SAFETY: The caller guarantees `ptr` points to an initialised lock; `flags` is a
         // valid local the helper writes the saved interrupt state into.
-        let taken = unsafe { super::bindings::vgpu_helper_spin_trylock_irqsave(ptr.cast(), &mut flags) };
+        let taken =
+            unsafe { super::bindings::vgpu_helper_spin_trylock_irqsave(ptr.cast(), &mut flags) };
         (taken != 0).then_some(flags)
     }
 

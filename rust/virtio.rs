@@ -12,9 +12,11 @@
 //! object that the driver hands to [`Device::find_vqs`]; it is also reachable through
 //! `vdev->priv` and is released by [`Device::del_vqs`].
 
-use super::bindings;
+use super::{bindings, device::DeviceRef};
 use core::{marker::PhantomData, ptr::NonNull};
-use kernel::{alloc::flags::GFP_ATOMIC, error::to_result, prelude::*, str::CStr, sync::Arc, ThisModule};
+use kernel::{
+    alloc::flags::GFP_ATOMIC, error::to_result, prelude::*, str::CStr, sync::Arc, ThisModule,
+};
 
 /// A `struct virtio_shm_region`: a device memory window exposed through the transport.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -89,9 +91,11 @@ impl<'a> Device<'a> {
     }
 
     /// The parent device (the PCI or MMIO transport device), which does DMA.
-    pub fn parent_raw(&self) -> *mut bindings::device {
+    pub fn parent(&self) -> Option<DeviceRef<'_>> {
         // SAFETY: `raw()` is valid by the type invariant.
-        unsafe { bindings::vgpu_helper_virtio_parent(self.raw()) }
+        let p = NonNull::new(unsafe { bindings::vgpu_helper_virtio_parent(self.raw()) })?;
+        // SAFETY: A device holds a reference to its parent for as long as it exists.
+        Some(unsafe { DeviceRef::from_raw(p) })
     }
 
     /// The raw `struct device` of the virtio device.
@@ -117,7 +121,10 @@ impl<'a> Device<'a> {
         let mut r = bindings::virtio_shm_region::default();
         // SAFETY: `raw()` is valid and `r` is a valid out-parameter.
         let found = unsafe { bindings::vgpu_helper_virtio_get_shm_region(self.raw(), &mut r, id) };
-        found.then_some(ShmRegion { addr: r.addr, len: r.len })
+        found.then_some(ShmRegion {
+            addr: r.addr,
+            len: r.len,
+        })
     }
 
     /// Sets up `names.len()` virtqueues whose used-buffer interrupts go to `handler`.
@@ -159,7 +166,7 @@ impl<'a> Device<'a> {
             return Err(e);
         }
         // The virtio core guarantees non-null queues on success.
-        Ok(vqs.map(|vq| Virtqueue(vq)))
+        Ok(vqs.map(Virtqueue))
     }
 
     /// Resets the device: it stops using buffers and raising interrupts.
@@ -191,6 +198,11 @@ impl<'a> Device<'a> {
     }
 }
 
+/// Used-buffer interrupt of one of our virtqueues.
+///
+/// # Safety
+///
+/// Called by the virtio core with a valid queue of a device bound to our driver.
 unsafe extern "C" fn vq_callback(vq: *mut bindings::virtqueue) {
     // SAFETY: The virtio core passes a valid queue of a device bound to our driver.
     let vdev = unsafe { bindings::vgpu_helper_virtqueue_vdev(vq) };
@@ -364,12 +376,23 @@ impl<T: Driver> Registration<T> {
         to_result(unsafe {
             bindings::__register_virtio_driver(&mut r.drv, module.as_ptr().cast())
         })?;
-        Ok(Self { inner, _p: PhantomData })
+        Ok(Self {
+            inner,
+            _p: PhantomData,
+        })
     }
 
+    /// # Safety
+    ///
+    /// Called by the virtio core with a valid device matching our id table.
     unsafe extern "C" fn probe_callback(raw: *mut bindings::virtio_device) -> kernel::ffi::c_int {
-        let slot = match KBox::new(Slot { handler: None, data: core::ptr::null_mut() }, GFP_KERNEL)
-        {
+        let slot = match KBox::new(
+            Slot {
+                handler: None,
+                data: core::ptr::null_mut(),
+            },
+            GFP_KERNEL,
+        ) {
             Ok(s) => KBox::into_raw(s),
             Err(e) => return Error::from(e).to_errno(),
         };
@@ -391,7 +414,10 @@ impl<T: Driver> Registration<T> {
                 // references the slot. Reclaim it.
                 let s = unsafe { KBox::from_raw(slot) };
                 if s.handler.is_some() {
-                    pr_err!("virtio: probe of {} failed but left its queues\n", vdev.name());
+                    pr_err!(
+                        "virtio: probe of {} failed but left its queues\n",
+                        vdev.name()
+                    );
                 }
                 // SAFETY: `raw` is valid.
                 unsafe { bindings::vgpu_helper_virtio_set_priv(raw, core::ptr::null_mut()) };
@@ -400,6 +426,9 @@ impl<T: Driver> Registration<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the virtio core with a device that `probe_callback` bound.
     unsafe extern "C" fn remove_callback(raw: *mut bindings::virtio_device) {
         // SAFETY: The core passes a device that `probe_callback` bound successfully.
         let vdev = unsafe { Device::from_raw(raw) };

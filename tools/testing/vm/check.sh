@@ -26,6 +26,19 @@ echo "[check] host: cargo test"
 cargo test --manifest-path "$top/drivers/gpu/drm/virtio/proto/Cargo.toml" > "$logs/host-cargo.log" 2>&1 || true
 inputs+=("cargo:host:$logs/host-cargo.log")
 
+echo "[check] host: rustfmt and clippy (kernel lints)"
+{
+	echo "TAP version 13"; echo "1..2"
+	if fmt=$(make -s -C "$top" fmtcheck 2>&1); then echo "ok 1 rustfmt"; else
+		echo "not ok 1 rustfmt"; echo "$fmt" | head -40 | sed 's/^/# /'; fi
+	if lint=$(make -s -C "$top" clippy KDIR="$kdir" ARCH="$ARCH" 2>&1) && ! grep -qE '^(warning|error)' <<< "$lint"; then
+		echo "ok 2 clippy"
+	else
+		echo "not ok 2 clippy"; echo "$lint" | grep -E '^(warning|error)' -A4 | head -60 | sed 's/^/# /'
+	fi
+} > "$logs/host-lint.log"
+inputs+=("tap:host-lint:$logs/host-lint.log")
+
 echo "[check] building module, selftests and initramfs"
 initrd=$("$here/build-guest.sh" "$ARCH" "$kdir" "$out")
 

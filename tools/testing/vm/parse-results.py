@@ -5,6 +5,7 @@ a final "N passed, N failed, N skipped" line. Exit status 1 on any failure.
 
 Arguments are KIND:NAME:PATH with KIND
   cargo  the output of `cargo test` ("test x ... ok|FAILED|ignored")
+  tap    a plain TAP file
   guest  a guest console log holding VGPU-SECTION-BEGIN/END frames:
          "tap" sections (kselftest harness / shell TAP: top-level results) and
          "kunit" sections (a KUnit debugfs results file: indented leaf results).
@@ -108,6 +109,9 @@ def main(args):
             text = open(path, errors="replace").read()
         except OSError as e:
             add("FAIL", name, f"cannot read {path}: {e}")
+            continue
+        if kind == "tap":
+            parse_section(name, "tap", text.splitlines())
             continue
         {"cargo": parse_cargo, "guest": parse_guest}[kind](name, text)
     for st, name, detail in results:

@@ -41,7 +41,10 @@ impl Capsets {
     pub(crate) fn fetch_infos(q: &CmdQueue, num: u32) -> Result<KVec<CapsetInfo>> {
         let mut infos = KVec::with_capacity(num as usize, GFP_KERNEL)?;
         for i in 0..num {
-            let req = q.exchange(&wire::encode_get_capset_info(i), wire::RESP_CAPSET_INFO_SIZE)?;
+            let req = q.exchange(
+                &wire::encode_get_capset_info(i),
+                wire::RESP_CAPSET_INFO_SIZE,
+            )?;
             let info = wire::decode_capset_info(req.response()?).map_err(resp_error)?;
             if infos.iter().any(|x: &CapsetInfo| x.id == info.id) {
                 return Err(crate::errno::eproto());
@@ -54,7 +57,14 @@ impl Capsets {
     /// Appends the first `min(size, max_size)` bytes of capset `id` at `version` to `out`,
     /// with the C driver's errors (ENOSYS: no capsets; EINVAL: size 0, unknown id or a
     /// version above the maximum). Fetched from the device once per (id, version).
-    pub(crate) fn read(&self, q: &CmdQueue, id: u32, version: u32, out: &mut KVec<u8>, size: u32) -> Result {
+    pub(crate) fn read(
+        &self,
+        q: &CmdQueue,
+        id: u32,
+        version: u32,
+        out: &mut KVec<u8>,
+        size: u32,
+    ) -> Result {
         if self.infos.is_empty() {
             return Err(crate::errno::enosys());
         }
@@ -69,9 +79,14 @@ impl Capsets {
         let n = size.min(info.max_size) as usize;
         let mut cache = self.cache.lock();
         if let Some(c) = cache.iter().find(|c| c.id == id && c.version == version) {
-            return out.extend_from_slice(&c.data[..n], GFP_KERNEL).map_err(Into::into);
+            return out
+                .extend_from_slice(&c.data[..n], GFP_KERNEL)
+                .map_err(Into::into);
         }
-        let req = q.exchange(&wire::encode_get_capset(id, version), wire::resp_capset_size(info.max_size))?;
+        let req = q.exchange(
+            &wire::encode_get_capset(id, version),
+            wire::resp_capset_size(info.max_size),
+        )?;
         let payload = wire::decode_capset(req.response()?, info.max_size).map_err(resp_error)?;
         let mut data = KVec::with_capacity(payload.len(), GFP_KERNEL)?;
         data.extend_from_slice(payload, GFP_KERNEL)?;

@@ -15,16 +15,27 @@ pub(crate) fn add_files(reg: &Registration<VirtGpuDrm>) {
 fn show_features(dev: &Device<VirtGpuDrm>, m: &SeqFile) -> Result {
     let gpu = dev.data();
     for (bit, name) in FEATURE_NAMES {
-        seq_print!(m, "{:<16}: {}\n", name, if gpu.caps.has(bit) { "yes" } else { "no" });
+        seq_print!(
+            m,
+            "{:<16}: {}\n",
+            name,
+            if gpu.caps.has(bit) { "yes" } else { "no" }
+        );
     }
     match gpu.caps.blob_alignment {
-        Some(a) => seq_print!(m, "{:<16}: {}\n", "blob alignment", a),
-        None => seq_print!(m, "{:<16}: -\n", "blob alignment"),
+        Some(a) => seq_print!(m, "{:<16}: {}\n", "blob align (B)", a),
+        None => seq_print!(m, "{:<16}: -\n", "blob align (B)"),
     }
     seq_print!(m, "{:<16}: {}\n", "scanouts", gpu.num_scanouts);
     seq_print!(m, "{:<16}: {}\n", "capsets", gpu.capsets.infos().len());
     for c in gpu.capsets.infos() {
-        seq_print!(m, "capset id {:>2}    : max version {}, max size {}\n", c.id, c.max_version, c.max_size);
+        seq_print!(
+            m,
+            "capset id {:>2}    : max version {}, max size {}\n",
+            c.id,
+            c.max_version,
+            c.max_size
+        );
     }
     seq_print!(m, "{:<16}: {}\n", "capsets cached", gpu.capsets.cached());
     Ok(())

@@ -70,12 +70,23 @@ impl VirtGpuVirtio {
             Ok(infos) => infos,
             Err(e) => {
                 // The C driver goes on without capsets too: 2D keeps working.
-                dev_err!(dev, "capset infos unusable ({:?}): 3D contexts disabled\n", e);
+                dev_err!(
+                    dev,
+                    "capset infos unusable ({:?}): 3D contexts disabled\n",
+                    e
+                );
                 KVec::new()
             }
         };
         for (i, c) in infos.iter().enumerate() {
-            dev_info!(dev, "capset {}: id {}, max version {}, max size {}\n", i, c.id, c.max_version, c.max_size);
+            dev_info!(
+                dev,
+                "capset {}: id {}, max version {}, max size {}\n",
+                i,
+                c.id,
+                c.max_version,
+                c.max_size
+            );
         }
         let gpu = Arc::pin_init(
             pin_init!(VirtGpu {
@@ -91,7 +102,8 @@ impl VirtGpuVirtio {
         )?;
         caps = gpu.caps;
 
-        let mut reg = drm::Registration::new(&DRM_VTABLE, vdev.parent_raw(), gpu.clone())?;
+        let parent = vdev.parent().ok_or(ENODEV)?;
+        let mut reg = drm::Registration::new(&DRM_VTABLE, parent, gpu.clone())?;
         crate::debugfs::add_files(&reg);
         reg.register()?;
 
@@ -105,7 +117,13 @@ impl VirtGpuVirtio {
         if let Some(r) = host_visible {
             dev_info!(dev, "host-visible region: {:#x} +{:#x}\n", r.addr, r.len);
         }
-        dev_info!(dev, "{} scanouts, {} capsets, capset mask {:#x}\n", num_scanouts, num_capsets, caps.capset_mask);
+        dev_info!(
+            dev,
+            "{} scanouts, {} capsets, capset mask {:#x}\n",
+            num_scanouts,
+            num_capsets,
+            caps.capset_mask
+        );
         Ok(KBox::pin(Bound { gpu, drm: reg }, GFP_KERNEL)?)
     }
 }
@@ -120,7 +138,10 @@ impl virtio::Driver for VirtGpuVirtio {
     fn probe(vdev: &virtio::Device<'_>) -> Result<Pin<KBox<Bound>>> {
         let dev = vdev.as_dev();
         if !vdev.has_feature(features::F_VERSION_1) {
-            dev_err!(dev, "legacy (pre-1.0) virtio-gpu devices are not supported\n");
+            dev_err!(
+                dev,
+                "legacy (pre-1.0) virtio-gpu devices are not supported\n"
+            );
             return Err(ENODEV);
         }
         let mut caps = DeviceCaps::from_features(|bit| vdev.has_feature(bit));
@@ -129,18 +150,34 @@ impl virtio::Driver for VirtGpuVirtio {
         }
         let num_scanouts = vdev.read_config_u32(wire::config::NUM_SCANOUTS);
         let num_capsets = vdev.read_config_u32(wire::config::NUM_CAPSETS);
-        let host_visible = vdev.shm_region(wire::SHM_ID_HOST_VISIBLE).filter(|r| r.len > 0);
+        let host_visible = vdev
+            .shm_region(wire::SHM_ID_HOST_VISIBLE)
+            .filter(|r| r.len > 0);
         caps.host_visible = host_visible.is_some();
 
         let ctrlq = CmdQueue::new()?;
         let cursorq = CmdQueue::new()?;
-        let handler = Arc::new(Queues { ctrl: ctrlq.clone(), cursor: cursorq.clone() }, GFP_KERNEL)?;
+        let handler = Arc::new(
+            Queues {
+                ctrl: ctrlq.clone(),
+                cursor: cursorq.clone(),
+            },
+            GFP_KERNEL,
+        )?;
         let [ctrl_vq, cursor_vq] = vdev.find_vqs([c_str!("control"), c_str!("cursor")], handler)?;
         ctrlq.attach(ctrl_vq);
         cursorq.attach(cursor_vq);
         vdev.ready();
 
-        match Self::init(vdev, caps, num_scanouts, num_capsets, host_visible, &ctrlq, &cursorq) {
+        match Self::init(
+            vdev,
+            caps,
+            num_scanouts,
+            num_capsets,
+            host_visible,
+            &ctrlq,
+            &cursorq,
+        ) {
             Ok(bound) => Ok(bound),
             Err(e) => {
                 vdev.reset();

@@ -30,10 +30,19 @@ pub(crate) fn get_caps(dev: &Dev, args: &mut uapi::DrmVirtgpuGetCaps, _file: &Fi
     let gpu = dev.data();
     let _guard = dev.enter().ok_or(ENODEV)?;
     let mut buf = KVec::new();
-    gpu.capsets.read(&gpu.ctrlq, args.cap_set_id, args.cap_set_ver, &mut buf, args.size)?;
-    UserSlice::new(kernel::uaccess::UserPtr::from_addr(args.addr as usize), buf.len())
-        .writer()
-        .write_slice(&buf)?;
+    gpu.capsets.read(
+        &gpu.ctrlq,
+        args.cap_set_id,
+        args.cap_set_ver,
+        &mut buf,
+        args.size,
+    )?;
+    UserSlice::new(
+        kernel::uaccess::UserPtr::from_addr(args.addr as usize),
+        buf.len(),
+    )
+    .writer()
+    .write_slice(&buf)?;
     Ok(0)
 }
 

@@ -12,8 +12,14 @@ mod proto_tests {
     #[test]
     fn header_is_little_endian_on_this_cpu() {
         let mut b = [0u8; wire::HDR_SIZE];
-        wire::CtrlHdr { type_: 0x0108, flags: 1, fence_id: 0x0102030405060708, ctx_id: 9, ring_idx: 2 }
-            .encode(&mut b);
+        wire::CtrlHdr {
+            type_: 0x0108,
+            flags: 1,
+            fence_id: 0x0102030405060708,
+            ctx_id: 9,
+            ring_idx: 2,
+        }
+        .encode(&mut b);
         assert_eq!(b[0], 0x08);
         assert_eq!(b[1], 0x01);
         assert_eq!(b[8], 0x08);
@@ -25,18 +31,36 @@ mod proto_tests {
     #[test]
     fn device_errors_become_errnos() {
         let e = |t| crate::resp_error(wire::RespError::Device(t)).to_errno();
-        assert_eq!(e(wire::cmd::RESP_ERR_OUT_OF_MEMORY), kernel::error::code::ENOMEM.to_errno());
-        assert_eq!(e(wire::cmd::RESP_ERR_INVALID_CONTEXT_ID), kernel::error::code::EINVAL.to_errno());
-        assert_eq!(e(wire::cmd::RESP_ERR_UNSPEC), kernel::error::code::EIO.to_errno());
+        assert_eq!(
+            e(wire::cmd::RESP_ERR_OUT_OF_MEMORY),
+            kernel::error::code::ENOMEM.to_errno()
+        );
+        assert_eq!(
+            e(wire::cmd::RESP_ERR_INVALID_CONTEXT_ID),
+            kernel::error::code::EINVAL.to_errno()
+        );
+        assert_eq!(
+            e(wire::cmd::RESP_ERR_UNSPEC),
+            kernel::error::code::EIO.to_errno()
+        );
         let t = crate::resp_error(wire::RespError::Truncated).to_errno();
         assert_eq!(t, crate::errno::eproto().to_errno());
     }
 
     #[test]
     fn getparam_matches_upstream() {
-        let caps = DeviceCaps { blob_alignment: None, ..Default::default() };
-        assert_eq!(params::getparam(&caps, params::PARAM_CAPSET_QUERY_FIX), Ok(1));
-        assert_eq!(params::getparam(&caps, params::PARAM_BLOB_ALIGNMENT), Err(params::ParamError::NotNegotiated));
+        let caps = DeviceCaps {
+            blob_alignment: None,
+            ..Default::default()
+        };
+        assert_eq!(
+            params::getparam(&caps, params::PARAM_CAPSET_QUERY_FIX),
+            Ok(1)
+        );
+        assert_eq!(
+            params::getparam(&caps, params::PARAM_BLOB_ALIGNMENT),
+            Err(params::ParamError::NotNegotiated)
+        );
         assert_eq!(params::getparam(&caps, 0), Err(params::ParamError::Unknown));
     }
 }

@@ -12,6 +12,7 @@
 #[path = "../../../../rust"]
 pub mod ext {
     pub mod bindings;
+    pub mod device;
     pub mod drm;
     pub mod sync;
     pub mod virtio;
@@ -52,8 +53,8 @@ impl drm::Driver for VirtGpuDrm {
         minor: 1,
         patchlevel: 0,
     };
-    const FEATURES: u32 =
-        ext::bindings::drm_driver_feature_DRIVER_GEM | ext::bindings::drm_driver_feature_DRIVER_RENDER;
+    const FEATURES: u32 = ext::bindings::drm_driver_feature_DRIVER_GEM
+        | ext::bindings::drm_driver_feature_DRIVER_RENDER;
     const IOCTLS: &'static [ext::bindings::drm_ioctl_desc] = ioctl::IOCTLS;
 
     fn open(_dev: &drm::Device<Self>) -> Result<Pin<KBox<VirtGpuFile>>> {
@@ -92,7 +93,9 @@ struct VirtGpuModule {
 
 impl kernel::Module for VirtGpuModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        Ok(Self { _reg: ext::virtio::Registration::new(module)? })
+        Ok(Self {
+            _reg: ext::virtio::Registration::new(module)?,
+        })
     }
 }
 

@@ -150,7 +150,10 @@ impl CmdQueue {
             // token below keeps alive until the device returns them.
             let (mut out, mut inp) = unsafe {
                 let resp = &*req.resp.get();
-                ([Sg::new(req.cmd.as_ptr(), req.cmd.len())], [Sg::new(resp.as_ptr(), resp.len())])
+                (
+                    [Sg::new(req.cmd.as_ptr(), req.cmd.len())],
+                    [Sg::new(resp.as_ptr(), resp.len())],
+                )
             };
             let token = Arc::into_raw(req.clone());
             // SAFETY: `Arc::into_raw` never returns null.

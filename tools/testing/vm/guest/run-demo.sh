@@ -18,10 +18,10 @@ echo "--- DRM nodes ---"
 ls /dev/dri
 echo
 echo "--- debugfs: virtio-gpu-features ---"
-cat /sys/kernel/debug/dri/*/virtio-gpu-features 2>/dev/null | sort -u
+cat "$(ls -d /sys/kernel/debug/dri/*/virtio-gpu-features | head -1)"
 echo
 echo "--- debugfs: virtio-gpu-host-visible ---"
-cat /sys/kernel/debug/dri/*/virtio-gpu-host-visible 2>/dev/null | sort -u
+cat "$(ls -d /sys/kernel/debug/dri/*/virtio-gpu-host-visible | head -1)"
 echo
 echo "--- GETPARAM (param value|-errno): 1=3D_FEATURES 2=CAPSET_QUERY_FIX 3=RESOURCE_BLOB"
 echo "    4=HOST_VISIBLE 5=CROSS_DEVICE 6=CONTEXT_INIT 7=CAPSET_IDS 8=DEBUG_NAME 9=BLOB_ALIGNMENT ---"

@@ -28,7 +28,7 @@ pub enum ParamError {
 /// The capset mask is truncated to `int` exactly like upstream (ids above 31 cannot be
 /// reported through this UAPI).
 pub fn getparam(caps: &DeviceCaps, param: u64) -> Result<i32, ParamError> {
-    let b = |v: bool| v as i32;
+    let b = i32::from;
     Ok(match param {
         PARAM_3D_FEATURES => b(caps.virgl_3d),
         PARAM_CAPSET_QUERY_FIX => 1,

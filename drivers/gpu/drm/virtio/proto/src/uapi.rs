@@ -158,16 +158,52 @@ macro_rules! ioctl_nr {
     };
 }
 ioctl_nr!(DRM_IOCTL_VIRTGPU_MAP, DRM_VIRTGPU_MAP, DrmVirtgpuMap);
-ioctl_nr!(DRM_IOCTL_VIRTGPU_EXECBUFFER, DRM_VIRTGPU_EXECBUFFER, DrmVirtgpuExecbuffer);
-ioctl_nr!(DRM_IOCTL_VIRTGPU_GETPARAM, DRM_VIRTGPU_GETPARAM, DrmVirtgpuGetparam);
-ioctl_nr!(DRM_IOCTL_VIRTGPU_RESOURCE_CREATE, DRM_VIRTGPU_RESOURCE_CREATE, DrmVirtgpuResourceCreate);
-ioctl_nr!(DRM_IOCTL_VIRTGPU_RESOURCE_INFO, DRM_VIRTGPU_RESOURCE_INFO, DrmVirtgpuResourceInfo);
-ioctl_nr!(DRM_IOCTL_VIRTGPU_TRANSFER_FROM_HOST, DRM_VIRTGPU_TRANSFER_FROM_HOST, DrmVirtgpu3dTransfer);
-ioctl_nr!(DRM_IOCTL_VIRTGPU_TRANSFER_TO_HOST, DRM_VIRTGPU_TRANSFER_TO_HOST, DrmVirtgpu3dTransfer);
+ioctl_nr!(
+    DRM_IOCTL_VIRTGPU_EXECBUFFER,
+    DRM_VIRTGPU_EXECBUFFER,
+    DrmVirtgpuExecbuffer
+);
+ioctl_nr!(
+    DRM_IOCTL_VIRTGPU_GETPARAM,
+    DRM_VIRTGPU_GETPARAM,
+    DrmVirtgpuGetparam
+);
+ioctl_nr!(
+    DRM_IOCTL_VIRTGPU_RESOURCE_CREATE,
+    DRM_VIRTGPU_RESOURCE_CREATE,
+    DrmVirtgpuResourceCreate
+);
+ioctl_nr!(
+    DRM_IOCTL_VIRTGPU_RESOURCE_INFO,
+    DRM_VIRTGPU_RESOURCE_INFO,
+    DrmVirtgpuResourceInfo
+);
+ioctl_nr!(
+    DRM_IOCTL_VIRTGPU_TRANSFER_FROM_HOST,
+    DRM_VIRTGPU_TRANSFER_FROM_HOST,
+    DrmVirtgpu3dTransfer
+);
+ioctl_nr!(
+    DRM_IOCTL_VIRTGPU_TRANSFER_TO_HOST,
+    DRM_VIRTGPU_TRANSFER_TO_HOST,
+    DrmVirtgpu3dTransfer
+);
 ioctl_nr!(DRM_IOCTL_VIRTGPU_WAIT, DRM_VIRTGPU_WAIT, DrmVirtgpu3dWait);
-ioctl_nr!(DRM_IOCTL_VIRTGPU_GET_CAPS, DRM_VIRTGPU_GET_CAPS, DrmVirtgpuGetCaps);
-ioctl_nr!(DRM_IOCTL_VIRTGPU_RESOURCE_CREATE_BLOB, DRM_VIRTGPU_RESOURCE_CREATE_BLOB, DrmVirtgpuResourceCreateBlob);
-ioctl_nr!(DRM_IOCTL_VIRTGPU_CONTEXT_INIT, DRM_VIRTGPU_CONTEXT_INIT, DrmVirtgpuContextInit);
+ioctl_nr!(
+    DRM_IOCTL_VIRTGPU_GET_CAPS,
+    DRM_VIRTGPU_GET_CAPS,
+    DrmVirtgpuGetCaps
+);
+ioctl_nr!(
+    DRM_IOCTL_VIRTGPU_RESOURCE_CREATE_BLOB,
+    DRM_VIRTGPU_RESOURCE_CREATE_BLOB,
+    DrmVirtgpuResourceCreateBlob
+);
+ioctl_nr!(
+    DRM_IOCTL_VIRTGPU_CONTEXT_INIT,
+    DRM_VIRTGPU_CONTEXT_INIT,
+    DrmVirtgpuContextInit
+);
 
 #[cfg(test)]
 mod tests {

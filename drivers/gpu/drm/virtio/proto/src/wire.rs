@@ -108,8 +108,8 @@ fn le32(b: &[u8], off: usize) -> Option<u32> {
 }
 
 fn le64(b: &[u8], off: usize) -> Option<u64> {
-    let lo = le32(b, off)? as u64;
-    let hi = le32(b, off + 4)? as u64;
+    let lo = u64::from(le32(b, off)?);
+    let hi = u64::from(le32(b, off + 4)?);
     Some(lo | (hi << 32))
 }
 
