@@ -200,6 +200,29 @@ TEST_F(render, get_caps_contents)
 	}
 }
 
+/* Each (id, version) is fetched from the host once: repeated calls hit the cache. */
+TEST_F(render, get_caps_cached_once)
+{
+	struct vgpu_capset c[VGPU_MAX_CAPSETS];
+	uint8_t buf[64];
+	int n = vgpu_capsets(c, VGPU_MAX_CAPSETS), before, i;
+
+	if (n <= 0)
+		SKIP(return, "device has no capsets");
+	ASSERT_EQ(0, get_caps(self->fd, c[0].id, 0, buf, sizeof(buf)));
+	before = vgpu_capsets_cached();
+	ASSERT_GE(before, 1);
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(0, get_caps(self->fd, c[0].id, 0, buf, sizeof(buf)));
+	EXPECT_EQ(before, vgpu_capsets_cached());
+	/* A version not fetched yet (if the capset has one) adds exactly one entry. */
+	if (c[0].max_version >= 1) {
+		ASSERT_EQ(0, get_caps(self->fd, c[0].id, 1, buf, sizeof(buf)));
+		ASSERT_EQ(0, get_caps(self->fd, c[0].id, 1, buf, sizeof(buf)));
+		EXPECT_LE(vgpu_capsets_cached(), before + 1);
+	}
+}
+
 /* A short user buffer gets exactly its size. */
 TEST_F(render, get_caps_short_buffer)
 {

@@ -140,6 +140,19 @@ static inline int vgpu_capsets(struct vgpu_capset *c, int max)
 	return n;
 }
 
+/* The "capsets cached" count from debugfs, or -1. */
+static inline int vgpu_capsets_cached(void)
+{
+	char buf[4096], *p;
+
+	if (vgpu_debugfs_read("virtio-gpu-features", buf, sizeof(buf)))
+		return -1;
+	p = strstr(buf, "capsets cached");
+	if (!p || !(p = strchr(p, ':')))
+		return -1;
+	return atoi(p + 1);
+}
+
 /* GETPARAM: value (>= 0) or -errno. */
 static inline long long vgpu_getparam(int fd, uint64_t param)
 {
