@@ -42,6 +42,15 @@ impl VqHandler for Queues {
     }
 }
 
+/// Stops the device and frees its queues: reset (no more buffer use or interrupts), then
+/// complete or fail whatever is still queued, then delete the virtqueues.
+fn stop_queues(vdev: &virtio::Device<'_>, ctrlq: &CmdQueue, cursorq: &CmdQueue) {
+    vdev.reset();
+    ctrlq.shutdown();
+    cursorq.shutdown();
+    vdev.del_vqs();
+}
+
 /// What stays bound to the virtio device.
 pub(crate) struct Bound {
     gpu: Arc<VirtGpu>,
@@ -180,10 +189,7 @@ impl virtio::Driver for VirtGpuVirtio {
         ) {
             Ok(bound) => Ok(bound),
             Err(e) => {
-                vdev.reset();
-                ctrlq.shutdown();
-                cursorq.shutdown();
-                vdev.del_vqs();
+                stop_queues(vdev, &ctrlq, &cursorq);
                 Err(e)
             }
         }
@@ -194,10 +200,7 @@ impl virtio::Driver for VirtGpuVirtio {
         // then fail what is still queued.
         let Bound { gpu, drm } = KBox::into_inner(Pin::into_inner(data));
         drop(drm);
-        vdev.reset();
-        gpu.ctrlq.shutdown();
-        gpu.cursorq.shutdown();
-        vdev.del_vqs();
+        stop_queues(vdev, &gpu.ctrlq, &gpu.cursorq);
         dev_info!(vdev.as_dev(), "removed\n");
     }
 }
