@@ -26,6 +26,10 @@ echo "[check] host: cargo test"
 cargo test --manifest-path "$top/drivers/gpu/drm/virtio/proto/Cargo.toml" > "$logs/host-cargo.log" 2>&1 || true
 inputs+=("cargo:host:$logs/host-cargo.log")
 
+echo "[check] host: result parser self-test"
+(cd "$here" && python3 -m unittest -v test_parse_results) > "$logs/host-parser.log" 2>&1 || true
+inputs+=("pyunit:host-parser:$logs/host-parser.log")
+
 echo "[check] host: rustfmt and clippy (kernel lints)"
 {
 	echo "TAP version 13"; echo "1..2"

@@ -6,6 +6,7 @@ a final "N passed, N failed, N skipped" line. Exit status 1 on any failure.
 Arguments are KIND:NAME:PATH with KIND
   cargo  the output of `cargo test` ("test x ... ok|FAILED|ignored")
   tap    a plain TAP file
+  pyunit the output of `python3 -m unittest -v` ("test_x (mod.Class.test_x) ... ok")
   guest  a guest console log holding VGPU-SECTION-BEGIN/END frames:
          "tap" sections (kselftest harness / shell TAP: top-level results) and
          "kunit" sections (a KUnit debugfs results file: indented leaf results).
@@ -41,6 +42,18 @@ def parse_cargo(name, text):
             add(st, f"{name}/cargo/{m.group(1)}")
     if not seen:
         add("FAIL", f"{name}/cargo", "no test results (build failure?)")
+
+
+def parse_pyunit(name, text):
+    seen = False
+    for line in text.splitlines():
+        m = re.match(r"^(test\w+) \(([\w.]+)\)\s*\.\.\. (ok|FAIL|ERROR|skipped.*)$", line)
+        if m:
+            seen = True
+            st = {"ok": "PASS", "FAIL": "FAIL", "ERROR": "FAIL"}.get(m.group(3), "SKIP")
+            add(st, f"{name}/{m.group(1)}")
+    if not seen:
+        add("FAIL", name, "no test results")
 
 
 def parse_section(prefix, kind, lines):
@@ -102,25 +115,33 @@ def parse_guest(name, text):
         add("PASS", f"{name}/kernel-log-clean")
 
 
-def main(args):
+def evaluate(args):
+    """Fills `results` from the inputs; 1 if anything failed or nothing ran."""
     for arg in args:
         kind, name, path = arg.split(":", 2)
         try:
-            text = open(path, errors="replace").read()
+            with open(path, errors="replace") as f:
+                text = f.read()
         except OSError as e:
             add("FAIL", name, f"cannot read {path}: {e}")
             continue
         if kind == "tap":
             parse_section(name, "tap", text.splitlines())
             continue
-        {"cargo": parse_cargo, "guest": parse_guest}[kind](name, text)
+        {"cargo": parse_cargo, "guest": parse_guest, "pyunit": parse_pyunit}[kind](name, text)
+    failed = any(r[0] == "FAIL" for r in results)
+    return 1 if failed or not results else 0
+
+
+def main(args):
+    rc = evaluate(args)
     for st, name, detail in results:
         print(f"{st:4} {name}" + (f"  -- {detail}" if detail and st != "PASS" else ""))
     p = sum(1 for r in results if r[0] == "PASS")
     f = sum(1 for r in results if r[0] == "FAIL")
     s = sum(1 for r in results if r[0] == "SKIP")
     print(f"{p} passed, {f} failed" + (f", {s} skipped" if s else ""))
-    return 1 if f or not results else 0
+    return rc
 
 
 if __name__ == "__main__":
