@@ -55,9 +55,9 @@ static inline int vgpu_open_render(char *path, size_t len)
 
 /*
  * Name of the driver bound to the (only) virtio device of type GPU (id 0x0010), in
- * @drv; 0 if found.
+ * @drv; 0 if found. The device's name (virtioN) goes to @devname if not NULL.
  */
-static inline int vgpu_bound_driver(char *drv, size_t len)
+static inline int vgpu_bound_driver_dev(char *drv, size_t len, char *devname, size_t dlen)
 {
 	char p[512], link[512], buf[32];
 	struct dirent *de;
@@ -88,10 +88,30 @@ static inline int vgpu_bound_driver(char *drv, size_t len)
 			link[n] = 0;
 			snprintf(drv, len, "%.63s", strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
 		}
+		if (devname)
+			snprintf(devname, dlen, "%.63s", de->d_name);
 		ret = 0;
 		break;
 	}
 	closedir(d);
+	return ret;
+}
+
+static inline int vgpu_bound_driver(char *drv, size_t len)
+{
+	return vgpu_bound_driver_dev(drv, len, NULL, 0);
+}
+
+/* Writes @val to sysfs file @path; 0 or -errno. */
+static inline int vgpu_sysfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
 	return ret;
 }
 
