@@ -51,18 +51,19 @@ pub trait Driver: Sized + 'static {
     fn open(dev: &Device<Self>) -> Result<Pin<KBox<Self::File>>>;
 }
 
-/// The `struct drm_driver` of a driver `T`, built at compile time:
-/// `static VTABLE: DriverVTable = DriverVTable::new::<MyDriver>();`.
+/// The `struct drm_driver` of driver `T`, built at compile time:
+/// `static VTABLE: DriverVTable<MyDriver> = DriverVTable::new();`. Typed, so a device of
+/// `T` can only be created from `T`'s table (whose callbacks interpret `dev_private`).
 #[repr(transparent)]
-pub struct DriverVTable(bindings::drm_driver);
+pub struct DriverVTable<T: Driver>(bindings::drm_driver, PhantomData<T>);
 
 // SAFETY: The table is immutable and only read by the DRM core.
-unsafe impl Sync for DriverVTable {}
+unsafe impl<T: Driver> Sync for DriverVTable<T> {}
 
-impl DriverVTable {
+impl<T: Driver> DriverVTable<T> {
     /// The table of `T`. Its file operations are the GEM defaults, owned by this module so
     /// that an open DRM file pins the module.
-    pub const fn new<T: Driver>() -> Self {
+    pub const fn new() -> Self {
         // SAFETY: All-zero is a valid `drm_driver` (null pointers, `None` callbacks).
         let mut d: bindings::drm_driver = unsafe { core::mem::zeroed() };
         d.driver_features = T::FEATURES;
@@ -77,7 +78,13 @@ impl DriverVTable {
         d.minor = T::INFO.minor;
         d.patchlevel = T::INFO.patchlevel;
         d.fops = &raw const bindings::vgpu_drm_gem_fops;
-        Self(d)
+        Self(d, PhantomData)
+    }
+}
+
+impl<T: Driver> Default for DriverVTable<T> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -181,7 +188,7 @@ unsafe impl<T: Driver> Sync for Registration<T> {}
 impl<T: Driver> Registration<T> {
     /// Allocates a DRM device under `parent` (the device that does DMA) holding `data`.
     pub fn new(
-        vtable: &'static DriverVTable,
+        vtable: &'static DriverVTable<T>,
         parent: DeviceRef<'_>,
         data: Arc<T::Data>,
     ) -> Result<Self> {

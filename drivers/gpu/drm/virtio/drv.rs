@@ -60,7 +60,7 @@ pub(crate) struct Bound {
 /// The virtio side of the driver.
 pub(crate) struct VirtGpuVirtio;
 
-static DRM_VTABLE: drm::DriverVTable = drm::DriverVTable::new::<VirtGpuDrm>();
+static DRM_VTABLE: drm::DriverVTable<VirtGpuDrm> = drm::DriverVTable::new();
 
 impl VirtGpuVirtio {
     /// Probe once the queues run: capsets, then the DRM device.
