@@ -26,6 +26,7 @@ if [ ! -e "$src/.unpacked" ]; then
 	deb=$VGPU_CACHE/debs/${KERNEL_SRC_PKG}_${KERNEL_SRC_VERSION}_all.deb
 	[ -e "$deb" ] || "$here/apt-private.sh" download-to "$VGPU_CACHE/debs" "$KERNEL_SRC_PKG=$KERNEL_SRC_VERSION" >&2
 	log "unpacking $KERNEL_SRC_PKG $KERNEL_SRC_VERSION"
+	mkdir -p "$VGPU_CACHE/src"
 	tmp=$(mktemp -d "$VGPU_CACHE/src/.tmp.XXXXXX")
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "./usr/src/$KERNEL_TARBALL"
 	tar -xf "$tmp/usr/src/$KERNEL_TARBALL" -C "$tmp"
