@@ -13,10 +13,12 @@
 //! `vdev->priv` and is released by [`Device::del_vqs`].
 
 use super::{bindings, device::DeviceRef};
-use core::{marker::PhantomData, ptr::NonNull};
-use kernel::{
-    alloc::flags::GFP_ATOMIC, error::to_result, prelude::*, str::CStr, sync::Arc, ThisModule,
+use core::{
+    marker::PhantomData,
+    ptr::NonNull,
+    sync::atomic::{AtomicU8, Ordering},
 };
+use kernel::{error::to_result, prelude::*, str::CStr, sync::Arc, ThisModule};
 
 /// A `struct virtio_shm_region`: a device memory window exposed through the transport.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -131,11 +133,11 @@ impl<'a> Device<'a> {
     ///
     /// The queues are returned in the order of `names`; `handler` stays registered until
     /// [`Device::del_vqs`].
-    pub fn find_vqs<const N: usize>(
+    pub fn find_vqs<T: VqRequest, const N: usize>(
         &self,
         names: [&'static CStr; N],
         handler: Arc<dyn VqHandler>,
-    ) -> Result<[Virtqueue; N]> {
+    ) -> Result<[Virtqueue<T>; N]> {
         let slot = self.slot();
         // SAFETY: The adapter installed the slot before calling probe; probe and remove are
         // serialised by the driver core, so nothing else accesses it now.
@@ -166,7 +168,10 @@ impl<'a> Device<'a> {
             return Err(e);
         }
         // The virtio core guarantees non-null queues on success.
-        Ok(vqs.map(Virtqueue))
+        Ok(vqs.map(|vq| Virtqueue {
+            vq,
+            _p: PhantomData,
+        }))
     }
 
     /// Resets the device: it stops using buffers and raising interrupts.
@@ -216,29 +221,106 @@ unsafe extern "C" fn vq_callback(vq: *mut bindings::virtqueue) {
     }
 }
 
-/// A virtqueue (`struct virtqueue`).
+/// Bytes shared with the device for one request, used once.
 ///
-/// Not `Clone`; the queue is valid until [`Device::del_vqs`]. Callers serialise all
-/// operations on one queue (the virtio core requires it) by keeping it behind a lock.
-pub struct Virtqueue(*mut bindings::virtqueue);
+/// kmalloc'ed, so the buffer is in the linear map as the DMA API and the virtio ring
+/// require. A buffer goes `FRESH -> SUBMITTED -> RETURNED` exactly once: it can be queued
+/// only while fresh, and its bytes can be read only once the device returned it, so the
+/// CPU never reads memory the device may still write.
+pub struct DmaBuf {
+    bytes: core::cell::UnsafeCell<KVec<u8>>,
+    state: AtomicU8,
+}
+
+const FRESH: u8 = 0;
+const SUBMITTED: u8 = 1;
+const RETURNED: u8 = 2;
+
+// SAFETY: The bytes are only written before submission (construction) and by the device
+// while submitted, and only read once returned; `state` orders these phases.
+unsafe impl Sync for DmaBuf {}
+// SAFETY: An owned heap buffer and an atomic.
+unsafe impl Send for DmaBuf {}
+
+impl DmaBuf {
+    /// A device-readable buffer holding a copy of `data`.
+    pub fn from_slice(data: &[u8]) -> Result<Self> {
+        let mut v = KVec::with_capacity(data.len(), GFP_KERNEL)?;
+        v.extend_from_slice(data, GFP_KERNEL)?;
+        Ok(Self {
+            bytes: core::cell::UnsafeCell::new(v),
+            state: AtomicU8::new(FRESH),
+        })
+    }
+
+    /// A zeroed device-writable buffer of `len` bytes.
+    pub fn zeroed(len: usize) -> Result<Self> {
+        let v = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+        Ok(Self {
+            bytes: core::cell::UnsafeCell::new(v),
+            state: AtomicU8::new(FRESH),
+        })
+    }
+
+    /// The contents, once the device has returned the buffer; `None` before.
+    pub fn returned_bytes(&self) -> Option<&[u8]> {
+        if self.state.load(Ordering::Acquire) != RETURNED {
+            return None;
+        }
+        // SAFETY: Returned buffers are never written again (they cannot be resubmitted).
+        Some(unsafe { &*self.bytes.get() })
+    }
+
+    fn claim(&self) -> bool {
+        self.state
+            .compare_exchange(FRESH, SUBMITTED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    fn sg(&self) -> Sg {
+        // SAFETY: Only called for a claimed buffer: its bytes are a live kmalloc'ed
+        // allocation that the request (kept alive by the queue's token) owns.
+        unsafe {
+            let v = &*self.bytes.get();
+            Sg::new(v.as_ptr(), v.len())
+        }
+    }
+}
+
+/// A request whose buffers go to the device: what [`Virtqueue`] carries.
+pub trait VqRequest: Send + Sync {
+    /// The device-readable buffer (the command).
+    fn out_buf(&self) -> &DmaBuf;
+    /// The device-writable buffer (the response).
+    fn in_buf(&self) -> &DmaBuf;
+}
+
+/// A virtqueue (`struct virtqueue`) carrying requests of type `T`.
+///
+/// Each queued request is owned by the queue (an `Arc<T>` turned into the token) until the
+/// device returns it or it is detached after a reset. The queue is valid until
+/// [`Device::del_vqs`]; callers serialise operations on one queue (the virtio core
+/// requires it) by keeping it behind a lock.
+pub struct Virtqueue<T: VqRequest> {
+    vq: *mut bindings::virtqueue,
+    _p: PhantomData<Arc<T>>,
+}
 
 // SAFETY: Virtqueue functions may be called from any context as long as calls on one queue
-// are serialised, which `&mut self` receivers ensure.
-unsafe impl Send for Virtqueue {}
+// are serialised, which `&mut self` receivers ensure; the tokens are `Arc<T>`, `T: Send`.
+unsafe impl<T: VqRequest> Send for Virtqueue<T> {}
 
-/// A buffer the device reads from or writes to, described for [`Virtqueue::add_sgs`].
-pub struct Sg {
+/// A device-readable or device-writable buffer, described for `virtqueue_add_sgs`.
+struct Sg {
     sg: bindings::scatterlist,
 }
 
 impl Sg {
-    /// Describes `len` bytes at `ptr`.
-    ///
     /// # Safety
     ///
     /// `ptr..ptr+len` must be linearly mapped kernel memory (e.g. from `kmalloc`, not the
     /// stack or vmalloc) that stays valid until the device has returned the buffer.
-    pub unsafe fn new(ptr: *const u8, len: usize) -> Self {
+    unsafe fn new(ptr: *const u8, len: usize) -> Self {
         let mut sg = bindings::scatterlist::default();
         // SAFETY: `sg` is a valid scatterlist entry; the caller guarantees the buffer.
         unsafe { bindings::sg_init_one(&mut sg, ptr.cast(), len as u32) };
@@ -246,67 +328,81 @@ impl Sg {
     }
 }
 
-impl Virtqueue {
-    /// Queues one request made of device-readable `out` and device-writable `inp` buffers;
-    /// `token` comes back from [`Virtqueue::get_buf`] once the device is done.
+impl<T: VqRequest> Virtqueue<T> {
+    /// Queues `req` (its out buffer, then its in buffer) and notifies the device.
     ///
-    /// Returns `ENOSPC` when the ring is full.
-    pub fn add_sgs(&mut self, out: &mut [Sg], inp: &mut [Sg], token: NonNull<u8>) -> Result {
-        let mut list: KVec<*mut bindings::scatterlist> =
-            KVec::with_capacity(out.len() + inp.len(), GFP_ATOMIC)?;
-        for sg in Iterator::chain(out.iter_mut(), inp.iter_mut()) {
-            list.push(&mut sg.sg, GFP_ATOMIC)?;
+    /// On failure the request comes back: `ENOSPC` when the ring is full (retry later),
+    /// `EINVAL` if one of its buffers was already used.
+    pub fn add(&mut self, req: Arc<T>) -> core::result::Result<(), (Error, Arc<T>)> {
+        if !req.out_buf().claim() {
+            return Err((EINVAL, req));
         }
-        // SAFETY: `self.0` is a valid queue; `list` holds `out.len() + inp.len()` valid
-        // single-entry scatterlists whose buffers the `Sg` constructors vouched for.
-        to_result(unsafe {
+        if !req.in_buf().claim() {
+            return Err((EINVAL, req));
+        }
+        let mut out = req.out_buf().sg();
+        let mut inp = req.in_buf().sg();
+        let mut list = [&raw mut out.sg, &raw mut inp.sg];
+        let token = Arc::into_raw(req);
+        // SAFETY: `self.vq` is a valid queue; `list` holds one device-readable and one
+        // device-writable scatterlist over buffers kept alive by the token, which the queue
+        // owns until `get_used`/`detach_unused` turn it back into an `Arc<T>`.
+        let ret = unsafe {
             bindings::virtqueue_add_sgs(
-                self.0,
+                self.vq,
                 list.as_mut_ptr(),
-                out.len() as u32,
-                inp.len() as u32,
-                token.as_ptr().cast(),
+                1,
+                1,
+                token.cast_mut().cast(),
                 kernel::bindings::GFP_ATOMIC,
             )
-        })
+        };
+        // SAFETY: On failure the queue did not take the token: reclaim its reference.
+        to_result(ret).map_err(|e| (e, unsafe { Arc::from_raw(token) }))?;
+        // SAFETY: `self.vq` is a valid queue.
+        unsafe { bindings::virtqueue_kick(self.vq) };
+        Ok(())
     }
 
-    /// Notifies the device of new buffers if it asked for notifications.
-    pub fn kick(&mut self) {
-        // SAFETY: `self.0` is a valid queue.
-        unsafe { bindings::virtqueue_kick(self.0) };
+    fn reclaim(&self, token: *mut core::ffi::c_void) -> Arc<T> {
+        // SAFETY: Every token of this queue is an `Arc<T>` from `add`, returned once.
+        let req = unsafe { Arc::from_raw(token.cast::<T>()) };
+        req.out_buf().state.store(RETURNED, Ordering::Release);
+        req.in_buf().state.store(RETURNED, Ordering::Release);
+        req
     }
 
-    /// Takes the next used buffer: its token and the number of bytes the device wrote.
-    pub fn get_buf(&mut self) -> Option<(NonNull<u8>, u32)> {
+    /// Takes the next request the device is done with, and how many bytes it wrote.
+    pub fn get_used(&mut self) -> Option<(Arc<T>, u32)> {
         let mut len = 0u32;
-        // SAFETY: `self.0` is a valid queue; `len` is a valid out-parameter.
-        let token = unsafe { bindings::virtqueue_get_buf(self.0, &mut len) };
-        NonNull::new(token.cast()).map(|t| (t, len))
+        // SAFETY: `self.vq` is a valid queue; `len` is a valid out-parameter.
+        let token = unsafe { bindings::virtqueue_get_buf(self.vq, &mut len) };
+        (!token.is_null()).then(|| (self.reclaim(token), len))
     }
 
-    /// Takes a buffer the device never used (only valid after a device reset).
-    pub fn detach_unused_buf(&mut self) -> Option<NonNull<u8>> {
-        // SAFETY: `self.0` is a valid queue.
-        NonNull::new(unsafe { bindings::virtqueue_detach_unused_buf(self.0) }.cast())
+    /// Takes a request the device never used (only valid after a device reset).
+    pub fn detach_unused(&mut self) -> Option<Arc<T>> {
+        // SAFETY: `self.vq` is a valid queue.
+        let token = unsafe { bindings::virtqueue_detach_unused_buf(self.vq) };
+        (!token.is_null()).then(|| self.reclaim(token))
     }
 
     /// Disables used-buffer callbacks (a hint).
     pub fn disable_cb(&mut self) {
-        // SAFETY: `self.0` is a valid queue.
-        unsafe { bindings::virtqueue_disable_cb(self.0) }
+        // SAFETY: `self.vq` is a valid queue.
+        unsafe { bindings::virtqueue_disable_cb(self.vq) }
     }
 
     /// Re-enables callbacks; `false` if buffers were used meanwhile (poll again).
     pub fn enable_cb(&mut self) -> bool {
-        // SAFETY: `self.0` is a valid queue.
-        unsafe { bindings::virtqueue_enable_cb(self.0) }
+        // SAFETY: `self.vq` is a valid queue.
+        unsafe { bindings::virtqueue_enable_cb(self.vq) }
     }
 
     /// The number of descriptors of the ring.
     pub fn size(&self) -> u32 {
-        // SAFETY: `self.0` is a valid queue.
-        unsafe { bindings::virtqueue_get_vring_size(self.0) }
+        // SAFETY: `self.vq` is a valid queue.
+        unsafe { bindings::virtqueue_get_vring_size(self.vq) }
     }
 }
 

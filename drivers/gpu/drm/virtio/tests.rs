@@ -71,6 +71,13 @@ mod queue_tests {
     use kernel::error::code::*;
 
     #[test]
+    fn buffers_are_unreadable_until_returned() {
+        // The CPU may read a DMA buffer only once the device handed it back.
+        let b = crate::ext::virtio::DmaBuf::zeroed(8).unwrap();
+        assert!(b.returned_bytes().is_none());
+    }
+
+    #[test]
     fn pending_request_times_out() {
         let req = Request::new(&[1, 2, 3], 8).unwrap();
         assert_eq!(req.wait(10).err(), Some(ETIMEDOUT));

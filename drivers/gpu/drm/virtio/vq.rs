@@ -3,22 +3,23 @@
 //! The control queue: typed request/response exchanges with the device.
 //!
 //! Each request owns its command and response buffers in an `Arc`; the queue holds one
-//! reference as the virtqueue token until the device returns the buffers (or until the
-//! queue is shut down), so a waiter that gives up (timeout, signal) never frees memory
-//! the device may still write.
+//! reference until the device returns the buffers (or until the queue is shut down), so a
+//! waiter that gives up (timeout, signal) never frees memory the device may still write.
 
 use crate::ext::{
     sync::SpinLockIrq,
-    virtio::{Sg, Virtqueue},
+    virtio::{DmaBuf, VqRequest},
 };
 use crate::new_spinlock_irq;
-use core::{cell::UnsafeCell, ptr::NonNull};
 use kernel::{
     new_condvar,
     prelude::*,
     sync::{Arc, CondVar, CondVarTimeoutResult},
     time::msecs_to_jiffies,
 };
+
+/// The virtqueue type of our queues.
+pub(crate) type Virtqueue = crate::ext::virtio::Virtqueue<Request>;
 
 /// How long a control command may take before the caller gets `ETIMEDOUT`.
 pub(crate) const CMD_TIMEOUT_MS: u32 = 5000;
@@ -34,31 +35,33 @@ enum ReqState {
 /// One command and its response buffer.
 #[pin_data]
 pub(crate) struct Request {
-    cmd: KVec<u8>,
-    /// Written by the device only (DMA); read by the CPU only once the state is `Done`.
-    resp: UnsafeCell<KVec<u8>>,
+    cmd: DmaBuf,
+    resp: DmaBuf,
     #[pin]
     state: SpinLockIrq<ReqState>,
     #[pin]
     done: CondVar,
 }
 
-// SAFETY: `resp` is only read after `state` became `Done` under the lock, after which the
-// device no longer writes it; every other field is immutable or synchronised.
-unsafe impl Sync for Request {}
-// SAFETY: All fields are owned buffers or kernel synchronisation primitives.
-unsafe impl Send for Request {}
+impl VqRequest for Request {
+    fn out_buf(&self) -> &DmaBuf {
+        &self.cmd
+    }
+
+    fn in_buf(&self) -> &DmaBuf {
+        &self.resp
+    }
+}
 
 impl Request {
     /// A request sending `cmd` and expecting at most `resp_len` response bytes.
     pub(crate) fn new(cmd: &[u8], resp_len: usize) -> Result<Arc<Self>> {
-        let mut c = KVec::with_capacity(cmd.len(), GFP_KERNEL)?;
-        c.extend_from_slice(cmd, GFP_KERNEL)?;
-        let r = KVec::from_elem(0u8, resp_len, GFP_KERNEL)?;
+        let cmd = DmaBuf::from_slice(cmd)?;
+        let resp = DmaBuf::zeroed(resp_len)?;
         Arc::pin_init(
             pin_init!(Self {
-                cmd: c,
-                resp: UnsafeCell::new(r),
+                cmd,
+                resp,
                 state <- new_spinlock_irq!(ReqState::Pending, "virtgpu_req_state"),
                 done <- new_condvar!("virtgpu_req_done"),
             }),
@@ -101,9 +104,8 @@ impl Request {
             }
         };
         drop(st);
-        // SAFETY: The state is `Done`: the device has returned the buffer and will not
-        // write it again, and nothing else mutates it.
-        let resp = unsafe { &*self.resp.get() };
+        // `Done` is only set for requests the queue handed back, so the bytes are readable.
+        let resp = self.resp.returned_bytes().ok_or(EIO)?;
         Ok(&resp[..(len as usize).min(resp.len())])
     }
 }
@@ -146,31 +148,10 @@ impl CmdQueue {
         let mut g = self.inner.lock();
         loop {
             let vq = g.vq.as_mut().ok_or(ENODEV)?;
-            // SAFETY: Both buffers are kmalloc'ed `KVec`s owned by the request, which the
-            // token below keeps alive until the device returns them.
-            let (mut out, mut inp) = unsafe {
-                let resp = &*req.resp.get();
-                (
-                    [Sg::new(req.cmd.as_ptr(), req.cmd.len())],
-                    [Sg::new(resp.as_ptr(), resp.len())],
-                )
-            };
-            let token = Arc::into_raw(req.clone());
-            // SAFETY: `Arc::into_raw` never returns null.
-            let tok = unsafe { NonNull::new_unchecked(token.cast_mut().cast::<u8>()) };
-            match vq.add_sgs(&mut out, &mut inp, tok) {
-                Ok(()) => {
-                    vq.kick();
-                    return Ok(());
-                }
-                Err(e) => {
-                    // SAFETY: The queue did not take the token; reclaim its reference.
-                    drop(unsafe { Arc::from_raw(token) });
-                    if e != ENOSPC {
-                        return Err(e);
-                    }
-                    self.space.wait(&mut g);
-                }
+            match vq.add(req.clone()) {
+                Ok(()) => return Ok(()),
+                Err((e, _)) if e != ENOSPC => return Err(e),
+                Err(_) => self.space.wait(&mut g),
             }
         }
     }
@@ -189,9 +170,7 @@ impl CmdQueue {
         let Some(vq) = g.vq.as_mut() else { return };
         loop {
             vq.disable_cb();
-            while let Some((tok, len)) = vq.get_buf() {
-                // SAFETY: Every token is an `Arc<Request>` from `submit`.
-                let req = unsafe { Arc::<Request>::from_raw(tok.as_ptr().cast()) };
+            while let Some((req, len)) = vq.get_used() {
                 req.finish(Ok(len));
             }
             if vq.enable_cb() {
@@ -207,13 +186,11 @@ impl CmdQueue {
     pub(crate) fn shutdown(&self) {
         let mut g = self.inner.lock();
         if let Some(mut vq) = g.vq.take() {
-            while let Some((tok, len)) = vq.get_buf() {
-                // SAFETY: As in `drain`.
-                unsafe { Arc::<Request>::from_raw(tok.as_ptr().cast()) }.finish(Ok(len));
+            while let Some((req, len)) = vq.get_used() {
+                req.finish(Ok(len));
             }
-            while let Some(tok) = vq.detach_unused_buf() {
-                // SAFETY: As in `drain`.
-                unsafe { Arc::<Request>::from_raw(tok.as_ptr().cast()) }.finish(Err(ENODEV));
+            while let Some(req) = vq.detach_unused() {
+                req.finish(Err(ENODEV));
             }
         }
         drop(g);
