@@ -32,28 +32,25 @@ def add(status, name, detail=""):
     results.append((status, name, detail))
 
 
-def parse_cargo(name, text):
-    seen = False
-    for line in text.splitlines():
-        m = re.match(r"^test (\S+) \.\.\. (ok|FAILED|ignored)", line)
-        if m:
-            seen = True
-            st = {"ok": "PASS", "FAILED": "FAIL", "ignored": "SKIP"}[m.group(2)]
-            add(st, f"{name}/cargo/{m.group(1)}")
-    if not seen:
-        add("FAIL", f"{name}/cargo", "no test results (build failure?)")
+# Line-per-test runner outputs: the pattern (test name, outcome) and outcome -> status.
+LINE_RUNNERS = {
+    "cargo": (re.compile(r"^test (\S+) \.\.\. (ok|FAILED|ignored)"),
+              {"ok": "PASS", "FAILED": "FAIL", "ignored": "SKIP"}, "cargo/"),
+    "pyunit": (re.compile(r"^(test\w+) \([\w.]+\)\s*\.\.\. (ok|FAIL|ERROR|skipped)"),
+               {"ok": "PASS", "FAIL": "FAIL", "ERROR": "FAIL", "skipped": "SKIP"}, ""),
+}
 
 
-def parse_pyunit(name, text):
+def parse_lines(kind, name, text):
+    pattern, status, sub = LINE_RUNNERS[kind]
     seen = False
     for line in text.splitlines():
-        m = re.match(r"^(test\w+) \(([\w.]+)\)\s*\.\.\. (ok|FAIL|ERROR|skipped.*)$", line)
+        m = pattern.match(line)
         if m:
             seen = True
-            st = {"ok": "PASS", "FAIL": "FAIL", "ERROR": "FAIL"}.get(m.group(3), "SKIP")
-            add(st, f"{name}/{m.group(1)}")
+            add(status[m.group(2)], f"{name}/{sub}{m.group(1)}")
     if not seen:
-        add("FAIL", name, "no test results")
+        add("FAIL", f"{name}/{sub}".rstrip("/"), "no test results (build failure?)")
 
 
 def parse_section(prefix, kind, lines):
@@ -127,8 +124,10 @@ def evaluate(args):
             continue
         if kind == "tap":
             parse_section(name, "tap", text.splitlines())
-            continue
-        {"cargo": parse_cargo, "guest": parse_guest, "pyunit": parse_pyunit}[kind](name, text)
+        elif kind == "guest":
+            parse_guest(name, text)
+        else:
+            parse_lines(kind, name, text)
     failed = any(r[0] == "FAIL" for r in results)
     return 1 if failed or not results else 0
 
