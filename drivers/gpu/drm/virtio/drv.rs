@@ -8,7 +8,7 @@ use crate::ext::{
     virtio::{self, ShmRegion, VqHandler},
 };
 use crate::proto::{
-    features::{self, DeviceCaps},
+    features::{self, DeviceCaps, FeatureList},
     wire,
 };
 use crate::{caps::Capsets, vq::CmdQueue, VirtGpuDrm};
@@ -19,18 +19,54 @@ use kernel::{c_str, prelude::*, str::CStr, sync::Arc};
 pub(crate) struct VirtGpu {
     pub(crate) caps: DeviceCaps,
     pub(crate) num_scanouts: u32,
-    pub(crate) num_capsets: u32,
     pub(crate) host_visible: Option<ShmRegion>,
-    pub(crate) ctrlq: Arc<CmdQueue>,
-    pub(crate) cursorq: Arc<CmdQueue>,
+    pub(crate) queues: Arc<Queues>,
     #[pin]
     pub(crate) capsets: Capsets,
 }
 
-/// Receives the interrupts of both queues.
-struct Queues {
-    ctrl: Arc<CmdQueue>,
-    cursor: Arc<CmdQueue>,
+/// What probe reads from the device before the queues run.
+struct DeviceConfig {
+    caps: DeviceCaps,
+    num_scanouts: u32,
+    num_capsets: u32,
+    host_visible: Option<ShmRegion>,
+}
+
+impl DeviceConfig {
+    fn read(vdev: &virtio::Device<'_>) -> Self {
+        let mut caps = DeviceCaps::from_features(|bit| vdev.has_feature(bit));
+        if vdev.has_feature(features::F_BLOB_ALIGNMENT) {
+            caps.blob_alignment = Some(vdev.read_config_u32(wire::config::BLOB_ALIGNMENT));
+        }
+        let host_visible = vdev
+            .shm_region(wire::SHM_ID_HOST_VISIBLE)
+            .filter(|r| r.len > 0);
+        caps.host_visible = host_visible.is_some();
+        Self {
+            caps,
+            num_scanouts: vdev.read_config_u32(wire::config::NUM_SCANOUTS),
+            num_capsets: vdev.read_config_u32(wire::config::NUM_CAPSETS),
+            host_visible,
+        }
+    }
+}
+
+/// The control and cursor queues; also receives their interrupts.
+pub(crate) struct Queues {
+    pub(crate) ctrl: Arc<CmdQueue>,
+    pub(crate) cursor: Arc<CmdQueue>,
+}
+
+impl Queues {
+    /// Stops the device and frees its queues: reset (no more buffer use or interrupts),
+    /// then complete or fail whatever is still queued, then delete the virtqueues.
+    fn stop(&self, vdev: &virtio::Device<'_>) {
+        vdev.reset();
+        self.ctrl.shutdown();
+        self.cursor.shutdown();
+        vdev.del_vqs();
+    }
 }
 
 impl VqHandler for Queues {
@@ -40,15 +76,6 @@ impl VqHandler for Queues {
             _ => self.cursor.drain(),
         }
     }
-}
-
-/// Stops the device and frees its queues: reset (no more buffer use or interrupts), then
-/// complete or fail whatever is still queued, then delete the virtqueues.
-fn stop_queues(vdev: &virtio::Device<'_>, ctrlq: &CmdQueue, cursorq: &CmdQueue) {
-    vdev.reset();
-    ctrlq.shutdown();
-    cursorq.shutdown();
-    vdev.del_vqs();
 }
 
 /// What stays bound to the virtio device.
@@ -64,18 +91,13 @@ static DRM_VTABLE: drm::DriverVTable<VirtGpuDrm> = drm::DriverVTable::new();
 
 impl VirtGpuVirtio {
     /// Probe once the queues run: capsets, then the DRM device.
-    #[allow(clippy::too_many_arguments)]
     fn init(
         vdev: &virtio::Device<'_>,
-        mut caps: DeviceCaps,
-        num_scanouts: u32,
-        num_capsets: u32,
-        host_visible: Option<ShmRegion>,
-        ctrlq: &Arc<CmdQueue>,
-        cursorq: &Arc<CmdQueue>,
+        cfg: DeviceConfig,
+        queues: &Arc<Queues>,
     ) -> Result<Pin<KBox<Bound>>> {
         let dev = vdev.as_dev();
-        let infos = match Capsets::fetch_infos(ctrlq, num_capsets) {
+        let infos = match Capsets::fetch_infos(&queues.ctrl, cfg.num_capsets) {
             Ok(infos) => infos,
             Err(e) => {
                 // The C driver goes on without capsets too: 2D keeps working.
@@ -97,40 +119,40 @@ impl VirtGpuVirtio {
                 c.max_size
             );
         }
+        let caps = DeviceCaps {
+            capset_mask: Capsets::mask(&infos),
+            ..cfg.caps
+        };
         let gpu = Arc::pin_init(
             pin_init!(VirtGpu {
-                caps: DeviceCaps { capset_mask: Capsets::mask(&infos), ..caps },
-                num_scanouts,
-                num_capsets,
-                host_visible,
-                ctrlq: ctrlq.clone(),
-                cursorq: cursorq.clone(),
+                caps,
+                num_scanouts: cfg.num_scanouts,
+                host_visible: cfg.host_visible,
+                queues: queues.clone(),
                 capsets <- Capsets::new(infos),
             }),
             GFP_KERNEL,
         )?;
-        caps = gpu.caps;
 
         let parent = vdev.parent().ok_or(ENODEV)?;
         let mut reg = drm::Registration::new(&DRM_VTABLE, parent, gpu.clone())?;
         crate::debugfs::add_files(&reg);
         reg.register()?;
 
-        let on = |b: bool| if b { '+' } else { '-' };
+        // The protocol crate's `core::fmt::Display` reaches the kernel printer via `Arguments`.
         dev_info!(
             dev,
-            "features: {}virgl {}edid {}resource_uuid {}resource_blob {}host_visible {}context_init {}blob_alignment\n",
-            on(caps.virgl_3d), on(caps.edid), on(caps.resource_uuid), on(caps.resource_blob),
-            on(caps.host_visible), on(caps.context_init), on(caps.blob_alignment.is_some())
+            "features: {}\n",
+            format_args!("{}", FeatureList(&caps))
         );
-        if let Some(r) = host_visible {
+        if let Some(r) = cfg.host_visible {
             dev_info!(dev, "host-visible region: {:#x} +{:#x}\n", r.addr, r.len);
         }
         dev_info!(
             dev,
             "{} scanouts, {} capsets, capset mask {:#x}\n",
-            num_scanouts,
-            num_capsets,
+            cfg.num_scanouts,
+            cfg.num_capsets,
             caps.capset_mask
         );
         Ok(KBox::pin(Bound { gpu, drm: reg }, GFP_KERNEL)?)
@@ -153,54 +175,28 @@ impl virtio::Driver for VirtGpuVirtio {
             );
             return Err(ENODEV);
         }
-        let mut caps = DeviceCaps::from_features(|bit| vdev.has_feature(bit));
-        if vdev.has_feature(features::F_BLOB_ALIGNMENT) {
-            caps.blob_alignment = Some(vdev.read_config_u32(wire::config::BLOB_ALIGNMENT));
-        }
-        let num_scanouts = vdev.read_config_u32(wire::config::NUM_SCANOUTS);
-        let num_capsets = vdev.read_config_u32(wire::config::NUM_CAPSETS);
-        let host_visible = vdev
-            .shm_region(wire::SHM_ID_HOST_VISIBLE)
-            .filter(|r| r.len > 0);
-        caps.host_visible = host_visible.is_some();
-
-        let ctrlq = CmdQueue::new()?;
-        let cursorq = CmdQueue::new()?;
-        let handler = Arc::new(
+        let cfg = DeviceConfig::read(vdev);
+        let queues = Arc::new(
             Queues {
-                ctrl: ctrlq.clone(),
-                cursor: cursorq.clone(),
+                ctrl: CmdQueue::new()?,
+                cursor: CmdQueue::new()?,
             },
             GFP_KERNEL,
         )?;
-        let [ctrl_vq, cursor_vq] = vdev.find_vqs([c_str!("control"), c_str!("cursor")], handler)?;
-        ctrlq.attach(ctrl_vq);
-        cursorq.attach(cursor_vq);
+        let [ctrl_vq, cursor_vq] =
+            vdev.find_vqs([c_str!("control"), c_str!("cursor")], queues.clone())?;
+        queues.ctrl.attach(ctrl_vq);
+        queues.cursor.attach(cursor_vq);
         vdev.ready();
 
-        match Self::init(
-            vdev,
-            caps,
-            num_scanouts,
-            num_capsets,
-            host_visible,
-            &ctrlq,
-            &cursorq,
-        ) {
-            Ok(bound) => Ok(bound),
-            Err(e) => {
-                stop_queues(vdev, &ctrlq, &cursorq);
-                Err(e)
-            }
-        }
+        Self::init(vdev, cfg, &queues).inspect_err(|_| queues.stop(vdev))
     }
-
     fn remove(vdev: &virtio::Device<'_>, data: Pin<KBox<Bound>>) {
         // Unplug the DRM device first (waits for running ioctls), then stop the device,
         // then fail what is still queued.
         let Bound { gpu, drm } = KBox::into_inner(Pin::into_inner(data));
         drop(drm);
-        stop_queues(vdev, &gpu.ctrlq, &gpu.cursorq);
+        gpu.queues.stop(vdev);
         dev_info!(vdev.as_dev(), "removed\n");
     }
 }

@@ -31,7 +31,7 @@ pub(crate) fn get_caps(dev: &Dev, args: &mut uapi::DrmVirtgpuGetCaps, _file: &Fi
     let _guard = dev.enter().ok_or(ENODEV)?;
     let mut buf = KVec::new();
     gpu.capsets.read(
-        &gpu.ctrlq,
+        &gpu.queues.ctrl,
         args.cap_set_id,
         args.cap_set_ver,
         &mut buf,

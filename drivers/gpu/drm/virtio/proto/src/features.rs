@@ -88,6 +88,20 @@ impl DeviceCaps {
     }
 }
 
+/// Displays the features in effect as `+virgl -edid ... +host_visible`, for the probe log.
+pub struct FeatureList<'a>(pub &'a DeviceCaps);
+
+impl core::fmt::Display for FeatureList<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let sign = |on: bool| if on { '+' } else { '-' };
+        for (bit, name) in FEATURE_NAMES {
+            write!(f, "{}{} ", sign(self.0.has(bit)), name)?;
+        }
+        // Not a feature bit, but what users look for next to them.
+        write!(f, "{}host_visible", sign(self.0.host_visible))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +119,19 @@ mod tests {
             assert!(!none.has(bit));
         }
         assert!(DRIVER_FEATURES.contains(&F_BLOB_ALIGNMENT));
+    }
+
+    #[test]
+    fn feature_list_text() {
+        let caps = DeviceCaps {
+            virgl_3d: true,
+            blob_alignment: Some(4096),
+            host_visible: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            FeatureList(&caps).to_string(),
+            "+virgl -edid -resource_uuid -resource_blob -context_init +blob_alignment +host_visible"
+        );
     }
 }
