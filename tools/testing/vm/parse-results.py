@@ -78,6 +78,8 @@ def parse_section(prefix, kind, lines):
         add("FAIL", prefix, "no results (crashed or did not run)")
     elif plan is not None and count < plan:
         add("FAIL", f"{prefix}/incomplete", f"{count} of {plan} planned tests reported")
+    elif plan is not None and count > plan:
+        add("FAIL", f"{prefix}/extra-results", f"{count} results for {plan} planned (foreign output?)")
 
 
 def parse_guest(name, text):

@@ -72,6 +72,12 @@ class ParseResults(unittest.TestCase):
             rc, r = run(GOOD.replace("boot\n", line + "\n"))
             self.assertEqual(r["g/kernel-log-clean"], "FAIL", line)
 
+    def test_foreign_results_in_a_section_fail(self):
+        text = GOOD.replace("ok 3 render.c # SKIP no capsets\n",
+                            "ok 3 render.c # SKIP no capsets\nok 1 some_kunit_suite\n")
+        rc, r = run(text)
+        self.assertEqual(r["g/selftest/extra-results"], "FAIL")
+
     def test_suite_without_results_fails(self):
         rc, r = run("VGPU-SECTION-BEGIN kunit kunit-x\nKTAP version 1\n1..1\nok 1 x\n"
                     "VGPU-SECTION-END kunit-x\nVGPU-GUEST-DONE rc=0\n")

@@ -27,6 +27,9 @@ tap() { # tap <0|1> <name> [diagnostic...]
 }
 
 echo "vgpu: kernel $(uname -r), device config '${VGPU_GPU}'"
+# Keep kernel messages (e.g. the KTAP of KUnit's autorun at every insmod) out of the TAP
+# streams below; the whole kernel log is dumped at the end for the host's checks.
+dmesg -n 1
 modprobe drm || echo "vgpu: modprobe drm failed"
 
 # 1. Reference GETPARAM answers of the upstream C driver on this very device.
@@ -102,4 +105,8 @@ else
 	tap 1 kmemleak-clean "kmemleak not available"
 fi
 end lifecycle
+
+echo "VGPU-DMESG-BEGIN"
+dmesg
+echo "VGPU-DMESG-END"
 exit 0
