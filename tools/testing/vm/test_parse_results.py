@@ -44,6 +44,100 @@ def run(text):
     return rc, {name: st for st, name, _ in pr.results}
 
 
+def log_check(lines):
+    """Status and detail of kernel-log-clean for GOOD with `lines` in its boot part."""
+    run(GOOD.replace("boot\n", "boot\n" + "".join(l + "\n" for l in lines)))
+    return next((st, detail) for st, name, detail in pr.results if name == "g/kernel-log-clean")
+
+
+# Linux 7.2 console lines (kernel/panic.c __warn(), lockdep, hung_task, mm/oom_kill.c, ...).
+WARN_72 = "WARNING: mm/slub.c:6946 at __kvmalloc_node_noprof+0x2f8/0x3a4, CPU#1: prog/118"
+TROUBLE = {
+    "WARN": [
+        [WARN_72],
+        ["[   12.345678] " + WARN_72],
+        ["<4>[   12.345678][  T118] " + WARN_72],
+        ["[    3.100000] WARNING: at virtio_gpu_rs::gem::free+0x44/0x90 [virtio_gpu_rs], "
+         "CPU#0: virtgpu_test/120"],
+        # The format before the 7.x rework, with its "cut here" line.
+        ["------------[ cut here ]------------",
+         "WARNING: CPU: 1 PID: 7 at drivers/x.c:1 f+0x0/0x4"],
+    ],
+    "CALL-TRACE": [
+        ["[   12.350000] Call trace:",
+         "[   12.350100]  __kvmalloc_node_noprof+0x2f8/0x3a4 (P)",
+         "[   12.350200]  drm_ioctl_kernel+0xc0/0x130 [drm]",
+         "[   12.350300]  el0t_64_sync+0x198/0x19c"],
+        ["[    9.000000] Call Trace:", "[    9.000001]  <TASK>",
+         "[    9.000002]  dump_stack_lvl+0x5d/0x80"],
+    ],
+    "OOM": [
+        ["[   40.123456] Out of memory: Killed process 118 (prog) total-vm:1048576kB, "
+         "anon-rss:900000kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:1800kB oom_score_adj:0"],
+        ["[   40.100000] prog invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, "
+         "oom_score_adj=0"],
+    ],
+    "LOCKDEP": [
+        ["[   20.000000] ======================================================",
+         "[   20.000001] WARNING: possible circular locking dependency detected",
+         "[   20.000002] 7.2.13 #1 Not tainted",
+         "[   20.000003] ------------------------------------------------------",
+         "[   20.000004] virtgpu_test/120 is trying to acquire lock:"],
+        ["[   20.0] WARNING: possible recursive locking detected"],
+        ["[   20.0] WARNING: inconsistent lock state"],
+        ["[   20.0] WARNING: suspicious RCU usage"],
+        ["[   20.0] BUG: sleeping function called from invalid context at mm/slub.c:4700"],
+        ["[   20.0] DEBUG_LOCKS_WARN_ON(lock->magic != lock)"],
+    ],
+    "HUNG": [["[  245.000000] INFO: task kworker/0:1:42 blocked for more than 122 seconds."]],
+    "LOCKUP": [["[   60.0] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [virtgpu_test:120]"]],
+    "SANITIZER": [
+        ["[   30.000000] BUG: KASAN: slab-use-after-free in "
+         "virtio_gpu_rs::gem::free+0x44/0x90 [virtio_gpu_rs]"],
+        ["[   30.0] UBSAN: shift out of bounds in drivers/gpu/drm/virtio/x.c:10:5"],
+        ["[   30.0] BUG: KFENCE: use-after-free read in f+0x10/0x20"],
+        ["[   30.0] kmemleak: Partially freeing unknown object at 0xffff0000 (size 64)"],
+    ],
+    "RUST-PANIC": [["virtio_gpu_rs: panicked at drivers/gpu/drm/virtio/vq.rs:1:1:"],
+                   ["[ 5.0]  rust_panic+0x10/0x20"]],
+    "PANIC": [["[   50.0] Kernel panic - not syncing: Asynchronous SError Interrupt"]],
+    "OOPS": [
+        ["[   50.0] Unable to handle kernel NULL pointer dereference at virtual address 0"],
+        ["[   50.0] Internal error: Oops: 0000000096000004 [#1]  SMP"],
+        ["[   50.0] kernel BUG at rust/helpers/bug.c:7!"],
+        ["[   50.0] Oops: general protection fault, probably for non-canonical address"],
+        ["[   50.0] SError Interrupt on CPU0, code 0x00000000be000000 -- SError"],
+    ],
+    "CORRUPTION": [["[   50.0] refcount_t: underflow; use-after-free."],
+                   ["[   50.0] list_add corruption. prev->next should be next (x), but was y."]],
+    "BUG": [["[   50.0] BUG: kernel NULL pointer dereference, address: 0000000000000008"]],
+}
+
+# Healthy output that mentions warnings, bugs and panics in passing.
+HARMLESS = [
+    "(drm_virtgpu:123) DEBUG: Test requirement passed: fd >= 0",
+    "(drm_virtgpu:123) igt_core-DEBUG: Starting subtest: getparam",
+    "DEBUGFS: mounted; xBUG: not a word start",
+    "#  RUN           gem.warn_free_mapping ...",
+    "#            OK  gem.warn_free_mapping",
+    "vgpu: no WARN in the log, no BUG, no Oops",
+    "# " + WARN_72,
+    "# [   12.345678] WARNING: possible circular locking dependency detected",
+    # KUnit's KTAP as echoed into dmesg at module load.
+    "[    5.100000]     # warn_free_mapping: pass:1 fail:0 skip:0 total:1",
+    "[    5.100001]     # gem: quoting " + WARN_72,
+    "[    5.100002]     ok 1 warn_free_mapping",
+    # Boot lines of a debug kernel.
+    "[    0.000000] Kernel command line: console=ttyAMA0 panic=-1 loglevel=7",
+    "[    0.000000] kasan: KernelAddressSanitizer initialized (generic)",
+    "[    0.000000] kfence: initialized - using 2097152 bytes for 255 objects",
+    "[    0.000000] Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar",
+    "[    0.000000] rcu: RCU lockdep checking is enabled.",
+    "[    0.000000] ... MAX_LOCKDEP_SUBCLASSES:  8",
+    "[   70.000000] kmemleak: 3 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
+]
+
+
 class ParseResults(unittest.TestCase):
     def test_counts_tap_and_kunit_leaves(self):
         rc, r = run(GOOD)
@@ -65,12 +159,30 @@ class ParseResults(unittest.TestCase):
         self.assertEqual(r["g/kernel-log-clean"], "FAIL")
         self.assertEqual(r["g/selftest/incomplete"], "FAIL")
 
-    def test_warn_and_rust_panic(self):
-        for line in ["WARNING: CPU: 1 PID: 7 at drivers/x.c:1 f+0x0/0x4",
-                     "rust_kernel: panicked at drivers/gpu/drm/virtio/vq.rs:1:1:",
-                     "BUG: KASAN: slab-use-after-free in f"]:
-            rc, r = run(GOOD.replace("boot\n", line + "\n"))
-            self.assertEqual(r["g/kernel-log-clean"], "FAIL", line)
+    def test_kernel_trouble_fails_the_log_check(self):
+        for kind, cases in TROUBLE.items():
+            for lines in cases:
+                with self.subTest(lines=lines):
+                    st, detail = log_check(lines)
+                    self.assertEqual(st, "FAIL")
+                    self.assertTrue(detail.startswith(kind + ": "), detail)
+
+    def test_detail_names_the_kind_and_drops_the_printk_prefix(self):
+        st, detail = log_check(["<4>[   12.345678] " + WARN_72, "[   12.35] Call trace:",
+                                "[   40.1] Out of memory: Killed process 118 (prog)"])
+        self.assertEqual(detail, f"WARN: {WARN_72}; CALL-TRACE: Call trace:; "
+                                 "OOM: Out of memory: Killed process 118 (prog)")
+
+    def test_console_and_dmesg_copies_are_reported_once(self):
+        st, detail = log_check(["[ 1.0] " + WARN_72, "VGPU-DMESG-BEGIN", "[ 1.0] " + WARN_72])
+        self.assertEqual(detail, "WARN: " + WARN_72)
+
+    def test_harmless_lines_pass(self):
+        st, detail = log_check(HARMLESS)
+        self.assertEqual(st, "PASS", detail)
+        rc, r = run(GOOD.replace("render.a", "gem.warn_free_mapping"))
+        self.assertEqual(r["g/selftest/gem.warn_free_mapping"], "PASS")
+        self.assertEqual(r["g/kernel-log-clean"], "PASS")
 
     def test_foreign_results_in_a_section_fail(self):
         text = GOOD.replace("ok 3 render.c # SKIP no capsets\n",
