@@ -12,9 +12,15 @@
 
 #[path = "features.rs"]
 pub mod features;
+#[path = "map_info.rs"]
+pub mod map_info;
 #[path = "params.rs"]
 pub mod params;
+#[path = "range.rs"]
+pub mod range;
 #[path = "uapi.rs"]
 pub mod uapi;
+#[path = "validate.rs"]
+pub mod validate;
 #[path = "wire.rs"]
 pub mod wire;

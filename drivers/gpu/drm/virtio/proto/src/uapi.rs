@@ -111,6 +111,9 @@ pub struct DrmVirtgpu3dTransfer {
     pub layer_stride: u32,
 }
 
+/// `VIRTGPU_WAIT_NOWAIT`: report `EBUSY` instead of waiting.
+pub const VIRTGPU_WAIT_NOWAIT: u32 = 1;
+
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DrmVirtgpu3dWait {
