@@ -106,7 +106,7 @@ impl<T: Driver> Device<T> {
     /// # Safety
     ///
     /// `ptr` must be a live device created by [`Registration::new`] for `T`, valid for `'a`.
-    unsafe fn borrow<'a>(ptr: *mut bindings::drm_device) -> &'a Self {
+    pub(crate) unsafe fn borrow<'a>(ptr: *mut bindings::drm_device) -> &'a Self {
         // SAFETY: `Device<T>` is a transparent wrapper of `drm_device`; the caller guarantees
         // validity for `'a`.
         unsafe { &*ptr.cast::<Self>() }
@@ -116,11 +116,37 @@ impl<T: Driver> Device<T> {
         self.raw.get()
     }
 
+    pub(crate) fn as_raw(&self) -> *mut bindings::drm_device {
+        self.raw.get()
+    }
+
+    /// The parent (bus) device, which does DMA for this DRM device.
+    pub(crate) fn parent_raw(&self) -> *mut bindings::device {
+        // SAFETY: `raw()` is valid; `dev` is set at allocation and never changes.
+        unsafe { (*self.raw()).dev }
+    }
+
+    /// The parent (bus) device, for logging.
+    pub fn parent(&self) -> &kernel::device::Device {
+        // SAFETY: The DRM device holds a reference to its parent for its whole life; the
+        // two bindgen views of `struct device` are the same C type.
+        unsafe { kernel::device::Device::from_raw(self.parent_raw().cast()) }
+    }
+
     /// The driver data.
     pub fn data(&self) -> &T::Data {
         // SAFETY: `dev_private` holds an `Arc<T::Data>` from `Registration::new` until
         // `release`, which runs after the last user of the device is gone.
         unsafe { &*(*self.raw()).dev_private.cast::<T::Data>() }
+    }
+
+    /// A new reference to the driver data.
+    pub fn data_arc(&self) -> Arc<T::Data> {
+        // SAFETY: `dev_private` holds an `Arc<T::Data>` (see `data`) that outlives `self`.
+        let b = unsafe {
+            kernel::sync::ArcBorrow::from_raw((*self.raw()).dev_private.cast::<T::Data>())
+        };
+        b.into()
     }
 
     /// Enters a section in which the device is known not to be unplugged.
@@ -159,10 +185,14 @@ impl<T: Driver> File<T> {
     /// # Safety
     ///
     /// `ptr` must be a valid `drm_file` opened on a device of `T` for `'a`.
-    unsafe fn borrow<'a>(ptr: *mut bindings::drm_file) -> &'a Self {
+    pub(crate) unsafe fn borrow<'a>(ptr: *mut bindings::drm_file) -> &'a Self {
         // SAFETY: `File<T>` is a transparent wrapper of `drm_file`; valid for `'a` per the
         // caller.
         unsafe { &*ptr.cast::<Self>() }
+    }
+
+    pub(crate) fn as_raw(&self) -> *mut bindings::drm_file {
+        self.raw.get()
     }
 
     /// The per-file driver data.
@@ -223,6 +253,36 @@ impl<T: Driver> Registration<T> {
                 name.as_char_ptr(),
                 Some(debugfs_show::<T>),
                 show as *mut core::ffi::c_void,
+            )
+        }
+    }
+
+    /// Adds a read-write debugfs file `name` showing and setting `value` in hex.
+    ///
+    /// `value` lives in the driver data, which outlives the device's debugfs directory
+    /// (removed before the driver data is released).
+    pub fn add_debugfs_x32(&self, name: &'static CStr, value: &core::sync::atomic::AtomicU32) {
+        // SAFETY: `dev` is valid and its debugfs root exists from allocation on; `value`
+        // lives in `dev_private`, released only after the directory is removed. debugfs
+        // accesses the `u32` with plain loads and stores, which are no data race for the
+        // atomic's other users in practice (a word-sized, naturally aligned value).
+        unsafe {
+            bindings::vgpu_helper_debugfs_create_x32(
+                name.as_char_ptr(),
+                bindings::vgpu_helper_drm_debugfs_root(self.dev.as_ptr()),
+                value.as_ptr(),
+            )
+        }
+    }
+
+    /// Adds a read-write debugfs file `name` showing and setting `value` (`Y`/`N`).
+    pub fn add_debugfs_bool(&self, name: &'static CStr, value: &core::sync::atomic::AtomicBool) {
+        // SAFETY: As for `add_debugfs_x32`; `AtomicBool` has the layout of `bool`.
+        unsafe {
+            bindings::vgpu_helper_debugfs_create_bool(
+                name.as_char_ptr(),
+                bindings::vgpu_helper_drm_debugfs_root(self.dev.as_ptr()),
+                value.as_ptr(),
             )
         }
     }

@@ -7,9 +7,20 @@
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <linux/module.h>
+#include <drm/drm_device.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_ioctl.h>
+#include <drm/drm_gem_shmem_helper.h>
+#include <drm/drm_vma_manager.h>
+#include <linux/completion.h>
+#include <linux/debugfs.h>
+#include <linux/dma-mapping.h>
+#include <linux/idr.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/string.h>
 #include "helpers.h"
 
 bool vgpu_helper_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit)
@@ -103,4 +114,174 @@ void vgpu_helper_spin_unlock_irqrestore(struct spinlock *lock, unsigned long fla
 int vgpu_helper_spin_trylock_irqsave(struct spinlock *lock, unsigned long *flags)
 {
 	return spin_trylock_irqsave(lock, *flags);
+}
+
+bool vgpu_helper_virtio_has_dma_quirk(const struct virtio_device *vdev)
+{
+	return virtio_has_dma_quirk(vdev);
+}
+
+void vgpu_helper_drm_gem_object_get(struct drm_gem_object *obj)
+{
+	drm_gem_object_get(obj);
+}
+
+void vgpu_helper_drm_gem_object_put(struct drm_gem_object *obj)
+{
+	drm_gem_object_put(obj);
+}
+
+u64 vgpu_helper_drm_gem_mmap_offset(struct drm_gem_object *obj)
+{
+	return drm_vma_node_offset_addr(&obj->vma_node);
+}
+
+struct dentry *vgpu_helper_drm_debugfs_root(struct drm_device *dev)
+{
+	return dev->debugfs_root;
+}
+
+/*
+ * Mappings of objects without struct pages (host-visible memory): only the GEM
+ * reference the core takes per vma is managed; the PTEs are set up at mmap time.
+ */
+const struct vm_operations_struct vgpu_gem_io_vm_ops = {
+	.open = drm_gem_vm_open,
+	.close = drm_gem_vm_close,
+};
+
+/* Must match enum CacheMode in rust/mm.rs. */
+#define VGPU_CACHE_CACHED 0
+#define VGPU_CACHE_WC 1
+#define VGPU_CACHE_UNCACHED 2
+
+static int vgpu_cache_prot(unsigned int mode, pgprot_t *prot)
+{
+	switch (mode) {
+	case VGPU_CACHE_CACHED:
+		return 0;
+	case VGPU_CACHE_WC:
+		*prot = pgprot_writecombine(*prot);
+		return 0;
+	case VGPU_CACHE_UNCACHED:
+		*prot = pgprot_noncached(*prot);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * Maps the whole vma to the physical range starting at @phys with the memory type
+ * @mode asks for. The PTEs are installed here, so a later fault cannot pick other
+ * attributes.
+ */
+int vgpu_helper_vma_remap_io(struct vm_area_struct *vma, phys_addr_t phys, unsigned int mode)
+{
+	pgprot_t prot;
+	int ret;
+
+	/* Private (copy-on-write) mappings of device memory make no sense. */
+	if (!PAGE_ALIGNED(phys) || is_cow_mapping(vma->vm_flags))
+		return -EINVAL;
+	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	prot = vm_get_page_prot(vma->vm_flags);
+	ret = vgpu_cache_prot(mode, &prot);
+	if (ret)
+		return ret;
+	vma->vm_page_prot = prot;
+	vma->vm_ops = &vgpu_gem_io_vm_ops;
+	return io_remap_pfn_range(vma, vma->vm_start, PHYS_PFN(phys),
+				  vma->vm_end - vma->vm_start, vma->vm_page_prot);
+}
+
+/* drm_gem_shmem_mmap() plus the shmem fault handler for the vma. */
+int vgpu_helper_vma_mmap_shmem(struct drm_gem_shmem_object *shmem, struct vm_area_struct *vma)
+{
+	int ret = drm_gem_shmem_mmap(shmem, vma);
+
+	if (!ret)
+		vma->vm_ops = &drm_gem_shmem_vm_ops;
+	return ret;
+}
+
+unsigned long vgpu_helper_vma_start(const struct vm_area_struct *vma)
+{
+	return vma->vm_start;
+}
+
+unsigned long vgpu_helper_vma_end(const struct vm_area_struct *vma)
+{
+	return vma->vm_end;
+}
+
+struct scatterlist *vgpu_helper_sgt_first(struct sg_table *sgt)
+{
+	return sgt->sgl;
+}
+
+unsigned int vgpu_helper_sgt_nents(const struct sg_table *sgt, bool dma)
+{
+	return dma ? sgt->nents : sgt->orig_nents;
+}
+
+/* The DMA (@dma) or CPU-physical address and length of one segment. */
+void vgpu_helper_sg_segment(struct scatterlist *sg, bool dma, u64 *addr, u32 *len)
+{
+	if (dma) {
+		*addr = sg_dma_address(sg);
+		*len = sg_dma_len(sg);
+	} else {
+		*addr = sg_phys(sg);
+		*len = sg->length;
+	}
+}
+
+void vgpu_helper_sgt_sync_for_device(struct device *dev, struct sg_table *sgt)
+{
+	dma_sync_sgtable_for_device(dev, sgt, DMA_BIDIRECTIONAL);
+}
+
+void vgpu_helper_sgt_sync_for_cpu(struct device *dev, struct sg_table *sgt)
+{
+	dma_sync_sgtable_for_cpu(dev, sgt, DMA_BIDIRECTIONAL);
+}
+
+void vgpu_helper_ida_init(struct ida *ida)
+{
+	ida_init(ida);
+}
+
+void vgpu_helper_debugfs_create_x32(const char *name, struct dentry *parent, u32 *value)
+{
+	debugfs_create_x32(name, 0600, parent, value);
+}
+
+void vgpu_helper_debugfs_create_bool(const char *name, struct dentry *parent, bool *value)
+{
+	debugfs_create_bool(name, 0600, parent, value);
+}
+
+/* The current task's name, NUL-terminated, into a buffer of TASK_COMM_LEN (16) bytes. */
+void vgpu_helper_current_comm(char *buf)
+{
+	char comm[TASK_COMM_LEN];
+
+	get_task_comm(comm, current);
+	memcpy(buf, comm, TASK_COMM_LEN);
+}
+
+struct scatterlist *vgpu_helper_sg_next(struct scatterlist *sg)
+{
+	return sg_next(sg);
+}
+
+u64 vgpu_helper_totalram_bytes(void)
+{
+	return (u64)totalram_pages() << PAGE_SHIFT;
+}
+
+void vgpu_helper_init_completion(struct completion *x)
+{
+	init_completion(x);
 }

@@ -7,7 +7,7 @@
 //! context needs this; the kernel crate of 7.2 only has the plain `SpinLock`. Because it
 //! is a regular `Backend`, [`kernel::sync::CondVar`] works with its guards.
 
-use kernel::{bindings, ffi::c_ulong, sync::lock::Backend};
+use kernel::{bindings, ffi::c_ulong, prelude::*, sync::lock::Backend};
 
 /// Backend of [`SpinLockIrq`].
 pub struct SpinLockIrqBackend;
@@ -67,5 +67,78 @@ unsafe impl Backend for SpinLockIrqBackend {
     unsafe fn assert_is_held(ptr: *mut Self::State) {
         // SAFETY: The caller guarantees `ptr` points to an initialised lock.
         unsafe { bindings::spin_assert_is_held(ptr) }
+    }
+}
+
+/// A `struct completion` with the timed waits the 7.2 kernel crate's `Completion` lacks:
+/// teardown paths must wait for the device with a bound but without being cut short by a
+/// signal (a process being killed still has to release its objects).
+///
+/// C header: [`include/linux/completion.h`](srctree/include/linux/completion.h).
+#[pin_data]
+pub struct Completion {
+    #[pin]
+    inner: kernel::types::Opaque<super::bindings::completion>,
+}
+
+// SAFETY: `struct completion` is designed for use from any context; it has its own lock.
+unsafe impl Send for Completion {}
+// SAFETY: As above.
+unsafe impl Sync for Completion {}
+
+/// How a timed wait of a [`Completion`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitResult {
+    /// Completed.
+    Done,
+    /// The timeout passed first.
+    Timeout,
+    /// A signal arrived first (interruptible waits only).
+    Signal,
+}
+
+impl Completion {
+    /// A completion that has not completed.
+    pub fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            inner <- kernel::types::Opaque::ffi_init(|p: *mut super::bindings::completion| {
+                // SAFETY: `p` is valid for writes; `init_completion` initialises it in place.
+                unsafe { super::bindings::vgpu_helper_init_completion(p) }
+            }),
+        })
+    }
+
+    fn raw(&self) -> *mut super::bindings::completion {
+        self.inner.get()
+    }
+
+    /// Completes it for every present and future waiter. Any context.
+    pub fn complete_all(&self) {
+        // SAFETY: The completion is initialised.
+        unsafe { super::bindings::complete_all(self.raw()) }
+    }
+
+    /// Waits up to `jiffies` (not interrupted by signals).
+    pub fn wait_timeout(&self, jiffies: kernel::time::Jiffies) -> WaitResult {
+        // SAFETY: The completion is initialised.
+        let left = unsafe { super::bindings::wait_for_completion_timeout(self.raw(), jiffies) };
+        if left == 0 {
+            WaitResult::Timeout
+        } else {
+            WaitResult::Done
+        }
+    }
+
+    /// Waits up to `jiffies`, or until a signal arrives.
+    pub fn wait_interruptible_timeout(&self, jiffies: kernel::time::Jiffies) -> WaitResult {
+        // SAFETY: The completion is initialised.
+        let r = unsafe {
+            super::bindings::wait_for_completion_interruptible_timeout(self.raw(), jiffies)
+        };
+        match r {
+            0 => WaitResult::Timeout,
+            r if r < 0 => WaitResult::Signal,
+            _ => WaitResult::Done,
+        }
     }
 }

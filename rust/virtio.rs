@@ -112,6 +112,13 @@ impl<'a> Device<'a> {
         unsafe { bindings::vgpu_helper_virtio_has_feature(self.raw(), bit) }
     }
 
+    /// Whether the device bypasses the DMA API (no `VIRTIO_F_ACCESS_PLATFORM`): it then
+    /// takes guest-physical addresses, not DMA addresses.
+    pub fn has_dma_quirk(&self) -> bool {
+        // SAFETY: `raw()` is valid by the type invariant.
+        unsafe { bindings::vgpu_helper_virtio_has_dma_quirk(self.raw()) }
+    }
+
     /// Reads the little-endian `u32` at byte `offset` of the device-specific config space.
     pub fn read_config_u32(&self, offset: usize) -> u32 {
         // SAFETY: `raw()` is valid; the transport bounds-checks config accesses.

@@ -14,6 +14,11 @@
 #include <drm/drm_file.h>
 #include <drm/drm_ioctl.h>
 #include <drm/drm_debugfs.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_gem_shmem_helper.h>
+#include <linux/idr.h>
+#include <linux/mm.h>
+#include <linux/completion.h>
 #include <uapi/drm/virtgpu_drm.h>
 #include <uapi/linux/virtio_gpu.h>
 #include "helpers.h"

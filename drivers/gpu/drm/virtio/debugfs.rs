@@ -10,6 +10,15 @@ use kernel::{c_str, prelude::*, seq_file::SeqFile, seq_print};
 pub(crate) fn add_files(reg: &Registration<VirtGpuDrm>) {
     reg.add_debugfs_file(c_str!("virtio-gpu-features"), show_features);
     reg.add_debugfs_file(c_str!("virtio-gpu-host-visible"), show_host_visible);
+    reg.add_debugfs_file(c_str!("virtio-gpu-objects"), show_objects);
+    // Test facility: replaces the map_info of subsequent MAP_BLOB answers, so every
+    // cache attribute can be tested end to end (QEMU only ever sends NONE and CACHED).
+    let hv = &reg.device().data().host_visible;
+    reg.add_debugfs_x32(c_str!("virtio-gpu-map-info-override"), &hv.override_value);
+    reg.add_debugfs_bool(
+        c_str!("virtio-gpu-map-info-override-enable"),
+        &hv.override_enable,
+    );
 }
 
 fn show_features(dev: &Device<VirtGpuDrm>, m: &SeqFile) -> Result {
@@ -42,9 +51,51 @@ fn show_features(dev: &Device<VirtGpuDrm>, m: &SeqFile) -> Result {
 }
 
 fn show_host_visible(dev: &Device<VirtGpuDrm>, m: &SeqFile) -> Result {
-    match dev.data().host_visible {
-        Some(r) => seq_print!(m, "address: {:#x}\nsize: {:#x}\n", r.addr, r.len),
-        None => seq_print!(m, "none\n"),
+    let hv = &dev.data().host_visible;
+    let Some(r) = hv.region() else {
+        seq_print!(m, "none\n");
+        return Ok(());
+    };
+    seq_print!(m, "address: {:#x}\nsize: {:#x}\n", r.addr, r.len);
+    let mut total = 0u64;
+    for a in hv.allocations()?.iter() {
+        seq_print!(
+            m,
+            "range {:#x}+{:#x} res={}\n",
+            a.range.start,
+            a.range.len,
+            a.res_id
+        );
+        total += a.range.len;
     }
+    seq_print!(m, "allocated: {:#x}\n", total);
+    Ok(())
+}
+
+/// One line per live object: resource id, kind, size, and for host blobs the region
+/// range, the host's map_info and the memory type guest mappings get.
+fn show_objects(dev: &Device<VirtGpuDrm>, m: &SeqFile) -> Result {
+    let list = dev.data().objects.snapshot()?;
+    for o in list.iter() {
+        seq_print!(
+            m,
+            "res={} kind={} size={} ",
+            o.res_id,
+            o.kind.name(),
+            o.size
+        );
+        match o.mapping {
+            Some(h) => seq_print!(
+                m,
+                "hv={:#x}+{:#x} map_info={:#x} mode={}\n",
+                h.range.start,
+                h.range.len,
+                h.map_info,
+                h.mode.map_or("refused", |c| c.name())
+            ),
+            None => seq_print!(m, "hv=- map_info=- mode=-\n"),
+        }
+    }
+    seq_print!(m, "objects: {}\n", list.len());
     Ok(())
 }

@@ -3,26 +3,55 @@
 //! Probe and remove: feature negotiation results, config space, queues, capsets, the
 //! host-visible region and the DRM device.
 
+use crate::ext::ida::Ida;
 use crate::ext::{
     drm,
     virtio::{self, ShmRegion, VqHandler},
 };
+use crate::hostmem::HostVisible;
+use crate::object::ObjectList;
+use crate::proto::validate::Limits;
 use crate::proto::{
     features::{self, DeviceCaps, FeatureList},
     wire,
 };
 use crate::{caps::Capsets, vq::CmdQueue, VirtGpuDrm};
-use kernel::{c_str, prelude::*, str::CStr, sync::Arc};
+use kernel::{
+    c_str,
+    page::PAGE_SIZE,
+    prelude::*,
+    str::CStr,
+    sync::{aref::ARef, Arc},
+};
 
 /// Per-device state shared by the virtio and DRM sides.
 #[pin_data]
 pub(crate) struct VirtGpu {
+    /// The virtio device, for logging.
+    dev: ARef<kernel::device::Device>,
     pub(crate) caps: DeviceCaps,
     pub(crate) num_scanouts: u32,
-    pub(crate) host_visible: Option<ShmRegion>,
+    /// Size limits of the validation rules (page size, caps, region size).
+    pub(crate) limits: Limits,
+    /// The device takes guest-physical addresses (no `ACCESS_PLATFORM`).
+    pub(crate) dma_quirk: bool,
     pub(crate) queues: Arc<Queues>,
     #[pin]
     pub(crate) capsets: Capsets,
+    #[pin]
+    pub(crate) host_visible: HostVisible,
+    #[pin]
+    pub(crate) res_ids: Ida,
+    #[pin]
+    pub(crate) ctx_ids: Ida,
+    #[pin]
+    pub(crate) objects: ObjectList,
+}
+
+impl VirtGpu {
+    pub(crate) fn dev(&self) -> &kernel::device::Device {
+        &self.dev
+    }
 }
 
 /// What probe reads from the device before the queues run.
@@ -37,7 +66,18 @@ impl DeviceConfig {
     fn read(vdev: &virtio::Device<'_>) -> Self {
         let mut caps = DeviceCaps::from_features(|bit| vdev.has_feature(bit));
         if vdev.has_feature(features::F_BLOB_ALIGNMENT) {
-            caps.blob_alignment = Some(vdev.read_config_u32(wire::config::BLOB_ALIGNMENT));
+            let a = vdev.read_config_u32(wire::config::BLOB_ALIGNMENT);
+            // Forks of crosvm and libkrun use bit 5 for other features: trust it only with
+            // a sane alignment.
+            if a != 0 && a.is_power_of_two() {
+                caps.blob_alignment = Some(a);
+            } else {
+                dev_warn!(
+                    vdev.as_dev(),
+                    "BLOB_ALIGNMENT offered with blob_alignment {:#x}: ignoring the feature\n",
+                    a
+                );
+            }
         }
         let host_visible = vdev
             .shm_region(wire::SHM_ID_HOST_VISIBLE)
@@ -123,13 +163,26 @@ impl VirtGpuVirtio {
             capset_mask: Capsets::mask(&infos),
             ..cfg.caps
         };
+        let hv_len = cfg.host_visible.map_or(0, |r| r.len);
+        let limits = Limits::new(PAGE_SIZE as u64, hv_len)
+            .cap_backing_to_ram(crate::ext::mm::total_ram_bytes());
+        // Ranges of the region start on page boundaries, or the device's blob alignment.
+        let hv_align = caps
+            .blob_alignment
+            .map_or(PAGE_SIZE as u64, |a| u64::from(a).max(PAGE_SIZE as u64));
         let gpu = Arc::pin_init(
-            pin_init!(VirtGpu {
+            try_pin_init!(VirtGpu {
+                dev: vdev.as_dev().into(),
                 caps,
                 num_scanouts: cfg.num_scanouts,
-                host_visible: cfg.host_visible,
+                limits,
+                dma_quirk: vdev.has_dma_quirk(),
                 queues: queues.clone(),
                 capsets <- Capsets::new(infos),
+                host_visible <- HostVisible::new(cfg.host_visible, hv_align),
+                res_ids <- Ida::new(),
+                ctx_ids <- Ida::new(),
+                objects <- ObjectList::new(),
             }),
             GFP_KERNEL,
         )?;

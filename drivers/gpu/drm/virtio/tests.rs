@@ -65,6 +65,67 @@ mod proto_tests {
     }
 }
 
+#[kunit_tests(virtio_gpu_rs_map_info)]
+mod map_info_tests {
+    use crate::proto::map_info::{cache_mode, CacheMode, MapInfoError, NonePolicy};
+
+    #[test]
+    fn every_attribute_has_one_answer() {
+        // The same pure function the mmap path uses, run on the guest CPU.
+        assert_eq!(cache_mode(0x1, NonePolicy::Cached), Ok(CacheMode::Cached));
+        assert_eq!(
+            cache_mode(0x3, NonePolicy::Cached),
+            Ok(CacheMode::WriteCombine)
+        );
+        assert_eq!(cache_mode(0x2, NonePolicy::Cached), Ok(CacheMode::Uncached));
+        assert_eq!(cache_mode(0x0, NonePolicy::Cached), Ok(CacheMode::Cached));
+        assert_eq!(
+            cache_mode(0x0, NonePolicy::Refuse),
+            Err(MapInfoError::NoneRefused)
+        );
+        for v in 4..=0xf {
+            assert_eq!(
+                cache_mode(v, NonePolicy::Cached),
+                Err(MapInfoError::Unknown(v))
+            );
+        }
+        // Bits above the mask are reserved and ignored.
+        assert_eq!(
+            cache_mode(0xf3, NonePolicy::Cached),
+            Ok(CacheMode::WriteCombine)
+        );
+    }
+
+    #[test]
+    fn map_info_answer_is_little_endian() {
+        let mut r = [0u8; crate::proto::wire::RESP_MAP_INFO_SIZE];
+        r[0..4].copy_from_slice(&crate::proto::wire::cmd::RESP_OK_MAP_INFO.to_le_bytes());
+        r[24] = 0x03;
+        assert_eq!(crate::proto::wire::decode_map_info(&r), Ok(3));
+    }
+}
+
+#[kunit_tests(virtio_gpu_rs_ida)]
+mod ida_tests {
+    use crate::ext::ida::Ida;
+    use kernel::prelude::*;
+
+    #[test]
+    fn ids_are_reused_only_after_free() {
+        let ida = KBox::pin_init(Ida::new(), GFP_KERNEL).unwrap();
+        let a = ida.alloc(1, 3).unwrap();
+        let b = ida.alloc(1, 3).unwrap();
+        let c = ida.alloc(1, 3).unwrap();
+        assert_eq!((a, b, c), (1, 2, 3));
+        assert_eq!(ida.alloc(1, 3).err(), Some(kernel::error::code::ENOSPC));
+        ida.free(b);
+        assert_eq!(ida.alloc(1, 3).unwrap(), 2);
+        for id in [a, b, c] {
+            ida.free(id);
+        }
+    }
+}
+
 #[kunit_tests(virtio_gpu_rs_queue)]
 mod queue_tests {
     use crate::vq::{CmdQueue, Request};

@@ -14,7 +14,11 @@ pub mod ext {
     pub mod bindings;
     pub mod device;
     pub mod drm;
+    pub mod gem;
+    pub mod ida;
+    pub mod mm;
     pub mod sync;
+    pub mod task;
     pub mod virtio;
 }
 
@@ -25,10 +29,13 @@ pub mod ext {
 pub mod proto;
 
 mod caps;
+mod context;
 mod debugfs;
 mod drv;
+mod hostmem;
 mod ioctl;
 mod layout;
+mod object;
 #[cfg(CONFIG_KUNIT)]
 mod tests;
 mod vq;
@@ -39,12 +46,14 @@ use kernel::{c_str, prelude::*};
 /// The DRM side of the driver.
 pub(crate) struct VirtGpuDrm;
 
-/// Per-open-file state (3D contexts come with later work).
-pub(crate) struct VirtGpuFile;
+/// Our DRM device.
+pub(crate) type VgDevice = drm::Device<VirtGpuDrm>;
+/// An open file of our DRM device.
+pub(crate) type VgFile = drm::File<VirtGpuDrm>;
 
 impl drm::Driver for VirtGpuDrm {
     type Data = drv::VirtGpu;
-    type File = VirtGpuFile;
+    type File = context::VirtGpuFile;
 
     const INFO: drm::DriverInfo = drm::DriverInfo {
         name: c_str!("virtio_gpu"),
@@ -57,8 +66,8 @@ impl drm::Driver for VirtGpuDrm {
         | ext::bindings::drm_driver_feature_DRIVER_RENDER;
     const IOCTLS: &'static [ext::bindings::drm_ioctl_desc] = ioctl::IOCTLS;
 
-    fn open(_dev: &drm::Device<Self>) -> Result<Pin<KBox<VirtGpuFile>>> {
-        Ok(KBox::pin(VirtGpuFile, GFP_KERNEL)?)
+    fn open(dev: &drm::Device<Self>) -> Result<Pin<KBox<context::VirtGpuFile>>> {
+        context::VirtGpuFile::new(dev.data_arc())
     }
 }
 

@@ -7,14 +7,14 @@
 //! waiter that gives up (timeout, signal) never frees memory the device may still write.
 
 use crate::ext::{
-    sync::SpinLockIrq,
+    sync::{Completion, SpinLockIrq, WaitResult},
     virtio::{DmaBuf, VqRequest},
 };
 use crate::new_spinlock_irq;
 use kernel::{
     new_condvar,
     prelude::*,
-    sync::{Arc, CondVar, CondVarTimeoutResult},
+    sync::{Arc, CondVar},
     time::msecs_to_jiffies,
 };
 
@@ -40,7 +40,7 @@ pub(crate) struct Request {
     #[pin]
     state: SpinLockIrq<ReqState>,
     #[pin]
-    done: CondVar,
+    done: Completion,
 }
 
 impl VqRequest for Request {
@@ -63,7 +63,7 @@ impl Request {
                 cmd,
                 resp,
                 state <- new_spinlock_irq!(ReqState::Pending, "virtgpu_req_state"),
-                done <- new_condvar!("virtgpu_req_done"),
+                done <- Completion::new(),
             }),
             GFP_KERNEL,
         )
@@ -76,12 +76,12 @@ impl Request {
             Err(e) => ReqState::Failed(e),
         };
         drop(st);
-        self.done.notify_all();
+        self.done.complete_all();
     }
 
     /// The response of a completed request (as returned by [`CmdQueue::exchange`]).
     pub(crate) fn response(&self) -> Result<&[u8]> {
-        self.wait(0)
+        self.result()
     }
 
     /// Waits up to `timeout_ms` for the response and returns the bytes the device wrote.
@@ -89,21 +89,32 @@ impl Request {
     /// `ETIMEDOUT` on timeout, `ERESTARTSYS` on a signal, `ENODEV` if the queue was shut
     /// down. The request stays valid in the queue in every case.
     pub(crate) fn wait(&self, timeout_ms: u32) -> Result<&[u8]> {
-        let mut left = msecs_to_jiffies(timeout_ms);
-        let mut st = self.state.lock();
-        let len = loop {
-            match *st {
-                ReqState::Done(len) => break len,
-                ReqState::Failed(e) => return Err(e),
-                ReqState::Pending => {}
-            }
-            match self.done.wait_interruptible_timeout(&mut st, left) {
-                CondVarTimeoutResult::Timeout => return Err(ETIMEDOUT),
-                CondVarTimeoutResult::Signal { .. } => return Err(ERESTARTSYS),
-                CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
-            }
+        match self
+            .done
+            .wait_interruptible_timeout(msecs_to_jiffies(timeout_ms))
+        {
+            WaitResult::Done => self.result(),
+            WaitResult::Timeout => Err(ETIMEDOUT),
+            WaitResult::Signal => Err(ERESTARTSYS),
+        }
+    }
+
+    /// Like [`Request::wait`], but signals do not cut it short: for teardown, which must
+    /// know whether the device let go of something even in a process being killed.
+    pub(crate) fn wait_uninterruptible(&self, timeout_ms: u32) -> Result<&[u8]> {
+        match self.done.wait_timeout(msecs_to_jiffies(timeout_ms)) {
+            WaitResult::Done => self.result(),
+            _ => Err(ETIMEDOUT),
+        }
+    }
+
+    fn result(&self) -> Result<&[u8]> {
+        let len = match *self.state.lock() {
+            ReqState::Done(len) => len,
+            ReqState::Failed(e) => return Err(e),
+            // Completed only after the state is set.
+            ReqState::Pending => return Err(EIO),
         };
-        drop(st);
         // `Done` is only set for requests the queue handed back, so the bytes are readable.
         let resp = self.resp.returned_bytes().ok_or(EIO)?;
         Ok(&resp[..(len as usize).min(resp.len())])
@@ -162,6 +173,27 @@ impl CmdQueue {
         self.submit(&req)?;
         req.wait(CMD_TIMEOUT_MS)?;
         Ok(req)
+    }
+
+    /// Sends `cmd`, which the device answers with `RESP_OK_NODATA` on success.
+    pub(crate) fn command(&self, cmd: &[u8]) -> Result {
+        let req = self.exchange(cmd, crate::proto::wire::RESP_NODATA_SIZE)?;
+        crate::proto::wire::decode_nodata(req.response()?).map_err(crate::resp_error)
+    }
+
+    /// Like [`CmdQueue::command`] for teardown: waits without being interrupted by signals.
+    ///
+    /// `Ok` also when the device answered with an error: it has then processed the command
+    /// and holds nothing more because of it. `ENODEV`: the device is gone.
+    /// `ETIMEDOUT`: no answer, the device may still act on the object.
+    pub(crate) fn command_teardown(&self, cmd: &[u8]) -> Result {
+        let req = Request::new(cmd, crate::proto::wire::RESP_NODATA_SIZE)?;
+        self.submit(&req)?;
+        let resp = req.wait_uninterruptible(CMD_TIMEOUT_MS)?;
+        if let Err(e) = crate::proto::wire::decode_nodata(resp) {
+            pr_debug!("virtio_gpu_rs: teardown command answered {:?}\n", e);
+        }
+        Ok(())
     }
 
     /// Completes every request the device has returned. Interrupt context.

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! GEM objects with driver data and driver-chosen mappings.
+//!
+//! An [`Object<T>`] is a C `struct drm_gem_shmem_object` (whose first member is the
+//! `struct drm_gem_object`) followed by the driver's data `T`. Two kinds exist:
+//!
+//! - shmem-backed ([`Object::new_shmem`]): pages from the kernel's shmem helpers
+//!   (`drm_gem_shmem_*`), mapped to userspace by the shmem fault handler;
+//! - private ([`Object::new_private`]): no pages (e.g. device memory); the driver maps it
+//!   in [`DriverObject::mmap`], typically with [`VmaNew::remap_io`].
+//!
+//! Every object of a driver uses that driver's one [`Funcs`] table, so an object found
+//! through a handle is known to be an `Object<T>` by comparing its `funcs` pointer.
+//!
+//! C header: [`include/drm/drm_gem.h`](srctree/include/drm/drm_gem.h),
+//! [`include/drm/drm_gem_shmem_helper.h`](srctree/include/drm/drm_gem_shmem_helper.h).
+
+use super::{bindings, drm, mm::VmaNew};
+use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
+use kernel::{
+    error::to_result,
+    prelude::*,
+    sync::aref::{ARef, AlwaysRefCounted},
+    types::Opaque,
+};
+
+/// The driver side of a GEM object.
+pub trait DriverObject: Send + Sync + Sized + 'static {
+    /// The DRM driver the objects belong to.
+    type Driver: drm::Driver;
+
+    /// The driver's table, a `static` made with [`Funcs::new`].
+    const FUNCS: &'static Funcs<Self>;
+
+    /// The last reference to `obj` is gone: tell the device to let go of it. Runs before
+    /// the driver data is dropped and before the backing (pages, offset) is freed.
+    ///
+    /// An error means the device may still use the backing (it did not confirm): the
+    /// object is then leaked rather than freed under the device.
+    fn release(_obj: &Object<Self>) -> Result {
+        Ok(())
+    }
+
+    /// A handle to `obj` was created in `file` (also for handles made by PRIME import).
+    fn open(_obj: &Object<Self>, _file: &drm::File<Self::Driver>) -> Result {
+        Ok(())
+    }
+
+    /// A handle to `obj` in `file` was closed, or `file` itself.
+    fn close(_obj: &Object<Self>, _file: &drm::File<Self::Driver>) {}
+
+    /// Sets up a userspace mapping of `obj`. The DRM core has checked that the vma is not
+    /// larger than the object (it may be smaller: a prefix), and the vma holds a reference
+    /// to the object until it is closed.
+    fn mmap(obj: &Object<Self>, vma: &VmaNew) -> Result;
+}
+
+/// The `struct drm_gem_object_funcs` of objects with data `T`.
+#[repr(transparent)]
+pub struct Funcs<T: DriverObject>(bindings::drm_gem_object_funcs, PhantomData<T>);
+
+// SAFETY: The table is immutable and only read by the DRM core.
+unsafe impl<T: DriverObject> Sync for Funcs<T> {}
+
+impl<T: DriverObject> Funcs<T> {
+    /// The table for `T`, to be placed in a `static`.
+    pub const fn new() -> Self {
+        // SAFETY: All-zero is a valid table (no callbacks, null pointers).
+        let mut f: bindings::drm_gem_object_funcs = unsafe { core::mem::zeroed() };
+        f.free = Some(free_callback::<T>);
+        f.open = Some(open_callback::<T>);
+        f.close = Some(close_callback::<T>);
+        f.mmap = Some(mmap_callback::<T>);
+        Self(f, PhantomData)
+    }
+}
+
+impl<T: DriverObject> Default for Funcs<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Shmem,
+    Private,
+}
+
+/// A GEM object of driver data `T`.
+///
+/// # Invariants
+///
+/// `raw` is an initialised `drm_gem_shmem_object` (its `base` initialised as a shmem or a
+/// private GEM object per `kind`) whose `funcs` is `T::FUNCS`; the object is
+/// reference-counted by the GEM core and freed by `free_callback::<T>`.
+#[repr(C)]
+#[pin_data]
+pub struct Object<T: DriverObject> {
+    raw: Opaque<bindings::drm_gem_shmem_object>,
+    kind: Kind,
+    #[pin]
+    data: T,
+}
+
+// SAFETY: The C object is managed by the thread-safe GEM core; `T: Send + Sync`.
+unsafe impl<T: DriverObject> Send for Object<T> {}
+// SAFETY: As above.
+unsafe impl<T: DriverObject> Sync for Object<T> {}
+
+// SAFETY: `drm_gem_object_get`/`put` manage the object's reference count; the last put
+// frees it through `free_callback`, after which no `&Object` can exist.
+unsafe impl<T: DriverObject> AlwaysRefCounted for Object<T> {
+    fn inc_ref(&self) {
+        // SAFETY: `self` is a live object.
+        unsafe { bindings::vgpu_helper_drm_gem_object_get(self.gem()) }
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller owns one reference, which we drop.
+        unsafe { bindings::vgpu_helper_drm_gem_object_put(obj.as_ptr().cast()) }
+    }
+}
+
+impl<T: DriverObject> core::ops::Deref for Object<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.data
+    }
+}
+
+impl<T: DriverObject> Object<T> {
+    /// An object of `size` bytes (page aligned by the caller) with shmem pages.
+    pub fn new_shmem(
+        dev: &drm::Device<T::Driver>,
+        size: usize,
+        data: impl PinInit<T, Error>,
+    ) -> Result<ARef<Self>> {
+        Self::create(dev, size, Kind::Shmem, data)
+    }
+
+    /// An object of `size` bytes without pages: the driver provides its mappings.
+    pub fn new_private(
+        dev: &drm::Device<T::Driver>,
+        size: usize,
+        data: impl PinInit<T, Error>,
+    ) -> Result<ARef<Self>> {
+        Self::create(dev, size, Kind::Private, data)
+    }
+
+    fn create(
+        dev: &drm::Device<T::Driver>,
+        size: usize,
+        kind: Kind,
+        data: impl PinInit<T, Error>,
+    ) -> Result<ARef<Self>> {
+        let obj = KBox::pin_init(
+            try_pin_init!(Self {
+                raw: Opaque::zeroed(),
+                kind,
+                data <- data,
+            }),
+            GFP_KERNEL,
+        )?;
+        // SAFETY: The object is never moved out of its allocation: from here on it is
+        // owned by the GEM core and freed in `free_callback`.
+        let p = KBox::into_raw(unsafe { Pin::into_inner_unchecked(obj) });
+        // SAFETY: `p` is valid; `raw` is zeroed, as the init functions expect.
+        let gem = unsafe { (*p).raw.get() };
+        // SAFETY: As above; set before init so the shmem helper keeps our table.
+        unsafe { (*gem).base.funcs = &T::FUNCS.0 };
+        let ret = match kind {
+            // SAFETY: `dev` is a live device and `gem` a zeroed shmem object.
+            Kind::Shmem => unsafe { bindings::drm_gem_shmem_init(dev.as_raw(), gem, size) },
+            Kind::Private => {
+                // SAFETY: As above; a private object has no shmem file.
+                unsafe {
+                    bindings::drm_gem_private_object_init(dev.as_raw(), &mut (*gem).base, size)
+                };
+                // SAFETY: The GEM object is initialised.
+                let r = unsafe { bindings::drm_gem_create_mmap_offset(&mut (*gem).base) };
+                if r != 0 {
+                    // SAFETY: Undoes `drm_gem_private_object_init`.
+                    unsafe { bindings::drm_gem_object_release(&mut (*gem).base) };
+                }
+                r
+            }
+        };
+        if let Err(e) = to_result(ret) {
+            // SAFETY: Initialisation failed and cleaned up after itself, so the GEM core
+            // does not know the object: we still own the allocation and drop it whole.
+            drop(unsafe { KBox::from_raw(p) });
+            return Err(e);
+        }
+        // SAFETY: Initialised with one reference, which we hand to the `ARef`.
+        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(p)) })
+    }
+
+    fn gem(&self) -> *mut bindings::drm_gem_object {
+        // `base` is the first member of `drm_gem_shmem_object`.
+        self.raw.get().cast()
+    }
+
+    /// # Safety
+    ///
+    /// `obj` must be a live GEM object whose `funcs` is `T::FUNCS`, valid for `'a`.
+    unsafe fn from_gem<'a>(obj: *mut bindings::drm_gem_object) -> &'a Self {
+        // SAFETY: Such objects are `Object<T>`s with the GEM object at offset 0.
+        unsafe { &*obj.cast::<Self>() }
+    }
+
+    /// Size in bytes.
+    pub fn size(&self) -> usize {
+        // SAFETY: The object is initialised (type invariant).
+        unsafe { (*self.gem()).size }
+    }
+
+    /// The device the object belongs to.
+    pub fn dev(&self) -> &drm::Device<T::Driver> {
+        // SAFETY: An object holds a reference to its device for its whole life, and all
+        // objects with `T::FUNCS` were created on a device of `T::Driver`.
+        unsafe { drm::Device::borrow((*self.gem()).dev) }
+    }
+
+    /// Creates a handle to the object in `file`; the handle holds its own reference.
+    pub fn create_handle(&self, file: &drm::File<T::Driver>) -> Result<u32> {
+        let mut handle = 0u32;
+        // SAFETY: `file` and the object are live.
+        to_result(unsafe {
+            bindings::drm_gem_handle_create(file.as_raw(), self.gem(), &mut handle)
+        })?;
+        Ok(handle)
+    }
+
+    /// The object behind `handle` in `file`: `ENOENT` if there is none, `EINVAL` if it is
+    /// not one of ours (a foreign object).
+    pub fn lookup(file: &drm::File<T::Driver>, handle: u32) -> Result<ARef<Self>> {
+        // SAFETY: `file` is live; a non-null result carries a reference we take over.
+        let obj = unsafe { bindings::drm_gem_object_lookup(file.as_raw(), handle) };
+        let obj = NonNull::new(obj).ok_or(ENOENT)?;
+        // SAFETY: `obj` is a live GEM object.
+        if unsafe { (*obj.as_ptr()).funcs } != &raw const T::FUNCS.0 {
+            // SAFETY: Drops the reference the lookup took.
+            unsafe { bindings::vgpu_helper_drm_gem_object_put(obj.as_ptr()) };
+            return Err(EINVAL);
+        }
+        // SAFETY: Checked above that it is an `Object<T>`; we own the lookup's reference.
+        Ok(unsafe { ARef::from_raw(obj.cast()) })
+    }
+
+    /// The fake offset userspace passes to `mmap` on the DRM fd to map this object.
+    pub fn mmap_offset(&self) -> u64 {
+        // SAFETY: The object is initialised and has an offset node (created at init).
+        unsafe { bindings::vgpu_helper_drm_gem_mmap_offset(self.gem()) }
+    }
+
+    /// The pages of a shmem object, allocated and DMA-mapped for the device on first use;
+    /// they stay until the object is freed. `EINVAL` for private objects.
+    pub fn shmem_sg_table(&self) -> Result<SgTable<'_>> {
+        if self.kind != Kind::Shmem {
+            return Err(EINVAL);
+        }
+        // SAFETY: A live shmem object.
+        let sgt = unsafe { bindings::drm_gem_shmem_get_pages_sgt(self.raw.get()) };
+        let sgt = kernel::error::from_err_ptr(sgt)?;
+        Ok(SgTable {
+            // SAFETY: `from_err_ptr` succeeded, so `sgt` is valid and non-null.
+            sgt: unsafe { NonNull::new_unchecked(sgt) },
+            dev: self.dev().parent_raw(),
+            _p: PhantomData,
+        })
+    }
+
+    /// Maps a shmem object into `vma` through the shmem helpers (pages faulted in on
+    /// access, cached).
+    pub fn mmap_shmem(&self, vma: &VmaNew) -> Result {
+        if self.kind != Kind::Shmem {
+            return Err(EINVAL);
+        }
+        // SAFETY: A live shmem object and a vma under construction.
+        to_result(unsafe {
+            bindings::vgpu_helper_vma_mmap_shmem(self.raw.get(), vma.as_raw().cast())
+        })
+    }
+}
+
+/// The scatter-gather table of a shmem object's pages, valid while the object is.
+pub struct SgTable<'a> {
+    sgt: NonNull<bindings::sg_table>,
+    dev: *mut bindings::device,
+    _p: PhantomData<&'a ()>,
+}
+
+impl SgTable<'_> {
+    /// The segments as (address, length): DMA addresses for the object's device when `dma`,
+    /// CPU-physical addresses otherwise (virtio devices without `ACCESS_PLATFORM`).
+    pub fn segments(&self, dma: bool) -> SgSegments<'_> {
+        // SAFETY: `sgt` is valid for `'a` (the object keeps it until freed).
+        let (first, n) = unsafe {
+            (
+                bindings::vgpu_helper_sgt_first(self.sgt.as_ptr()),
+                bindings::vgpu_helper_sgt_nents(self.sgt.as_ptr(), dma),
+            )
+        };
+        SgSegments {
+            sg: first,
+            left: n,
+            dma,
+            _p: PhantomData,
+        }
+    }
+
+    /// Makes CPU writes to the pages visible to the device (DMA API path only).
+    pub fn sync_for_device(&self) {
+        // SAFETY: `sgt` was mapped for `dev` by the shmem helper.
+        unsafe { bindings::vgpu_helper_sgt_sync_for_device(self.dev, self.sgt.as_ptr()) }
+    }
+
+    /// Makes device writes to the pages visible to the CPU (DMA API path only).
+    pub fn sync_for_cpu(&self) {
+        // SAFETY: As above.
+        unsafe { bindings::vgpu_helper_sgt_sync_for_cpu(self.dev, self.sgt.as_ptr()) }
+    }
+}
+
+/// Iterator over the segments of an [`SgTable`].
+pub struct SgSegments<'a> {
+    sg: *mut bindings::scatterlist,
+    left: u32,
+    dma: bool,
+    _p: PhantomData<&'a ()>,
+}
+
+impl Iterator for SgSegments<'_> {
+    type Item = (u64, u32);
+
+    fn next(&mut self) -> Option<(u64, u32)> {
+        if self.left == 0 || self.sg.is_null() {
+            return None;
+        }
+        let (mut addr, mut len) = (0u64, 0u32);
+        // SAFETY: `sg` is one of the table's first `nents` entries.
+        unsafe { bindings::vgpu_helper_sg_segment(self.sg, self.dma, &mut addr, &mut len) };
+        self.left -= 1;
+        // SAFETY: As above; `sg_next` follows chain links.
+        self.sg = unsafe { bindings::vgpu_helper_sg_next(self.sg) };
+        Some((addr, len))
+    }
+}
+
+/// # Safety
+///
+/// Called by the GEM core once, for the last reference of an `Object<T>`.
+unsafe extern "C" fn free_callback<T: DriverObject>(gem: *mut bindings::drm_gem_object) {
+    let p = gem.cast::<Object<T>>();
+    // SAFETY: `gem` is an `Object<T>` (funcs is `T::FUNCS`), alive until we free it below.
+    if let Err(e) = T::release(unsafe { Object::<T>::from_gem(gem) }) {
+        // SAFETY: As above. The offset manager must not keep a node of a dead object.
+        let size = unsafe { (*gem).size };
+        pr_err!(
+            "gem: device did not release an object of {} bytes ({:?}): leaking it\n",
+            size,
+            e
+        );
+        // SAFETY: As above; removes the object's node from the offset manager, the only
+        // part of it others could still reach.
+        unsafe { bindings::drm_gem_free_mmap_offset(gem) };
+        return;
+    }
+    // SAFETY: `gem` is an `Object<T>` (funcs is `T::FUNCS`) nobody else references any more.
+    // The driver data goes first: it may still have to tell the device to let go of the
+    // pages, which the C release below frees.
+    unsafe { core::ptr::drop_in_place(&raw mut (*p).data) };
+    // SAFETY: As above; releases what `create` initialised.
+    unsafe {
+        match (*p).kind {
+            Kind::Shmem => bindings::drm_gem_shmem_release((*p).raw.get()),
+            Kind::Private => bindings::drm_gem_object_release(gem),
+        }
+    }
+    // SAFETY: The allocation came from `KBox` in `create`; its fields are dropped or
+    // released above, so free it as uninitialised memory.
+    drop(unsafe { KBox::from_raw(p.cast::<MaybeUninit<Object<T>>>()) });
+}
+
+/// # Safety
+///
+/// Called by the GEM core with an `Object<T>` and a file of `T::Driver`.
+unsafe extern "C" fn open_callback<T: DriverObject>(
+    gem: *mut bindings::drm_gem_object,
+    file: *mut bindings::drm_file,
+) -> kernel::ffi::c_int {
+    // SAFETY: Per the function's safety requirements.
+    let (obj, file) = unsafe { (Object::<T>::from_gem(gem), drm::File::borrow(file)) };
+    match T::open(obj, file) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+///
+/// Called by the GEM core with an `Object<T>` and a file of `T::Driver`.
+unsafe extern "C" fn close_callback<T: DriverObject>(
+    gem: *mut bindings::drm_gem_object,
+    file: *mut bindings::drm_file,
+) {
+    // SAFETY: Per the function's safety requirements.
+    let (obj, file) = unsafe { (Object::<T>::from_gem(gem), drm::File::borrow(file)) };
+    T::close(obj, file);
+}
+
+/// # Safety
+///
+/// Called by `drm_gem_mmap_obj` with an `Object<T>` and the vma being created.
+unsafe extern "C" fn mmap_callback<T: DriverObject>(
+    gem: *mut bindings::drm_gem_object,
+    vma: *mut bindings::vm_area_struct,
+) -> kernel::ffi::c_int {
+    // SAFETY: Per the function's safety requirements.
+    let (obj, vma) = unsafe { (Object::<T>::from_gem(gem), VmaNew::from_raw(vma)) };
+    match T::mmap(obj, vma) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Memory-mapping pieces the GEM layer needs: a vma under construction and the memory
+//! type a mapping of device memory gets.
+//!
+//! C header: [`include/linux/mm.h`](srctree/include/linux/mm.h).
+
+use super::bindings;
+use kernel::{error::to_result, prelude::*, types::Opaque};
+
+/// The memory type of a mapping of device (non-RAM) memory.
+///
+/// Per architecture this is what `pgprot_writecombine()`/`pgprot_noncached()` give: on
+/// arm64 `Cached` is Normal write-back (`MT_NORMAL`), `WriteCombine` Normal non-cacheable
+/// (`MT_NORMAL_NC`) and `Uncached` Device-nGnRnE (`MT_DEVICE_nGnRnE`); on x86 WB, WC and UC-.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum CacheMode {
+    /// Normal cacheable memory.
+    Cached = 0,
+    /// Uncached, writes may be buffered and combined.
+    WriteCombine = 1,
+    /// Uncached, no combining or early acknowledgement.
+    Uncached = 2,
+}
+
+/// A vma being set up by an `mmap` handler (`struct vm_area_struct`).
+///
+/// # Invariants
+///
+/// Wraps a vma that the mm core is creating and that the mmap handler may modify; the
+/// caller holds the mmap lock for writing.
+#[repr(transparent)]
+pub struct VmaNew(Opaque<bindings::vm_area_struct>);
+
+impl VmaNew {
+    /// # Safety
+    ///
+    /// `vma` must be a vma under construction passed to an mmap handler, valid and
+    /// exclusively ours for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(vma: *mut bindings::vm_area_struct) -> &'a Self {
+        // SAFETY: `VmaNew` is a transparent wrapper; validity per the caller.
+        unsafe { &*vma.cast::<Self>() }
+    }
+
+    pub(crate) fn as_raw(&self) -> *mut bindings::vm_area_struct {
+        self.0.get()
+    }
+
+    /// First address of the mapping.
+    pub fn start(&self) -> usize {
+        // SAFETY: The vma is valid by the type invariant.
+        unsafe { bindings::vgpu_helper_vma_start(self.as_raw()) as usize }
+    }
+
+    /// Length of the mapping in bytes.
+    pub fn len(&self) -> usize {
+        // SAFETY: The vma is valid by the type invariant.
+        let end = unsafe { bindings::vgpu_helper_vma_end(self.as_raw()) as usize };
+        end - self.start()
+    }
+
+    /// Whether the mapping is empty (never, for a vma the core created).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Maps the whole vma onto physical device memory starting at `phys`, with memory type
+    /// `mode`. The page-table entries are installed now, so the memory type cannot change
+    /// later; the vma becomes `VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP`.
+    ///
+    /// # Safety
+    ///
+    /// `phys .. phys + self.len()` must be device memory (not RAM managed by the kernel)
+    /// that stays valid for as long as the vma exists; the caller keeps it alive through
+    /// the object reference the vma holds.
+    pub unsafe fn remap_io(&self, phys: u64, mode: CacheMode) -> Result {
+        // SAFETY: The vma is valid and under construction (type invariant); the physical
+        // range is the caller's responsibility.
+        to_result(unsafe { bindings::vgpu_helper_vma_remap_io(self.as_raw(), phys, mode as u32) })
+    }
+}
+
+/// The RAM the kernel manages, in bytes (`totalram_pages()`).
+pub fn total_ram_bytes() -> u64 {
+    // SAFETY: Reads a global counter.
+    unsafe { bindings::vgpu_helper_totalram_bytes() }
+}
