@@ -16,7 +16,10 @@
 //! C header: [`include/drm/drm_gem.h`](srctree/include/drm/drm_gem.h),
 //! [`include/drm/drm_gem_shmem_helper.h`](srctree/include/drm/drm_gem_shmem_helper.h).
 
-use super::{bindings, drm, mm::VmaNew};
+use super::{
+    bindings, drm,
+    mm::{self, VmaNew},
+};
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{
     error::to_result,
@@ -54,6 +57,13 @@ pub trait DriverObject: Send + Sync + Sized + 'static {
     /// larger than the object (it may be smaller: a prefix), and the vma holds a reference
     /// to the object until it is closed.
     fn mmap(obj: &Object<Self>, vma: &VmaNew) -> Result;
+
+    /// Where a private object's memory is and how to map it, for a kernel mapping
+    /// (`vmap`) with the same memory type as its userspace mappings. Shmem objects are
+    /// vmapped by the shmem helpers and never ask.
+    fn vmap_io(_obj: &Object<Self>) -> Result<(u64, mm::CacheMode)> {
+        Err(Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)))
+    }
 }
 
 /// The `struct drm_gem_object_funcs` of objects with data `T`.
@@ -72,6 +82,8 @@ impl<T: DriverObject> Funcs<T> {
         f.open = Some(open_callback::<T>);
         f.close = Some(close_callback::<T>);
         f.mmap = Some(mmap_callback::<T>);
+        f.vmap = Some(vmap_callback::<T>);
+        f.vunmap = Some(vunmap_callback::<T>);
         Self(f, PhantomData)
     }
 }
@@ -421,8 +433,63 @@ unsafe extern "C" fn mmap_callback<T: DriverObject>(
 ) -> kernel::ffi::c_int {
     // SAFETY: Per the function's safety requirements.
     let (obj, vma) = unsafe { (Object::<T>::from_gem(gem), VmaNew::from_raw(vma)) };
+    // An unplug waits for this section, then zaps every mapping: none set up here can
+    // survive it.
+    let Some(_guard) = obj.dev().enter() else {
+        return ENODEV.to_errno();
+    };
     match T::mmap(obj, vma) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+///
+/// Called by `drm_gem_vmap_locked` with an `Object<T>`, its reservation held, and a map to
+/// fill.
+unsafe extern "C" fn vmap_callback<T: DriverObject>(
+    gem: *mut bindings::drm_gem_object,
+    map: *mut bindings::iosys_map,
+) -> kernel::ffi::c_int {
+    // SAFETY: Per the function's safety requirements.
+    let obj = unsafe { Object::<T>::from_gem(gem) };
+    if obj.kind == Kind::Shmem {
+        // SAFETY: A shmem object with its reservation held, as the helper requires.
+        return unsafe { bindings::drm_gem_shmem_vmap_locked(obj.raw.get(), map) };
+    }
+    let (phys, mode) = match T::vmap_io(obj) {
+        Ok(v) => v,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: `phys` is the object's device memory, `size` bytes, valid while it lives.
+    let addr = unsafe { bindings::vgpu_helper_ioremap_mode(phys, obj.size(), mode as u32) };
+    if addr.is_null() {
+        return ENOMEM.to_errno();
+    }
+    // SAFETY: `map` is valid for writes.
+    unsafe { bindings::vgpu_helper_iosys_map_set_vaddr_iomem(map, addr) };
+    0
+}
+
+/// # Safety
+///
+/// Called by `drm_gem_vunmap_locked` with a map filled by `vmap_callback` for this object.
+unsafe extern "C" fn vunmap_callback<T: DriverObject>(
+    gem: *mut bindings::drm_gem_object,
+    map: *mut bindings::iosys_map,
+) {
+    // SAFETY: Per the function's safety requirements.
+    let obj = unsafe { Object::<T>::from_gem(gem) };
+    if obj.kind == Kind::Shmem {
+        // SAFETY: The map came from `drm_gem_shmem_vmap_locked` of this object.
+        unsafe { bindings::drm_gem_shmem_vunmap_locked(obj.raw.get(), map) };
+        return;
+    }
+    // SAFETY: `map` is valid; for private objects it holds our `ioremap`.
+    let addr = unsafe { bindings::vgpu_helper_iosys_map_vaddr_iomem(map) };
+    if !addr.is_null() {
+        // SAFETY: Unmaps the mapping `vmap_callback` made.
+        unsafe { bindings::vgpu_helper_iounmap(addr) };
     }
 }

@@ -18,6 +18,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/idr.h>
 #include <linux/io.h>
+#include <linux/iosys-map.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/string.h>
@@ -193,6 +194,46 @@ int vgpu_helper_vma_remap_io(struct vm_area_struct *vma, phys_addr_t phys, unsig
 	vma->vm_ops = &vgpu_gem_io_vm_ops;
 	return io_remap_pfn_range(vma, vma->vm_start, PHYS_PFN(phys),
 				  vma->vm_end - vma->vm_start, vma->vm_page_prot);
+}
+
+/*
+ * A kernel mapping of device memory with the same memory type a user mapping made with
+ * @mode gets (vgpu_helper_vma_remap_io()): both start from the user pgprot of a shared
+ * read-write mapping.
+ */
+void __iomem *vgpu_helper_ioremap_mode(phys_addr_t phys, size_t size, unsigned int mode)
+{
+	pgprot_t prot = vm_get_page_prot(VM_READ | VM_WRITE | VM_SHARED);
+
+	if (vgpu_cache_prot(mode, &prot))
+		return NULL;
+	return ioremap_prot(phys, size, prot);
+}
+
+void vgpu_helper_iounmap(void __iomem *addr)
+{
+	iounmap(addr);
+}
+
+void vgpu_helper_iosys_map_set_vaddr_iomem(struct iosys_map *map, void __iomem *addr)
+{
+	iosys_map_set_vaddr_iomem(map, addr);
+}
+
+void __iomem *vgpu_helper_iosys_map_vaddr_iomem(const struct iosys_map *map)
+{
+	return map->is_iomem ? map->vaddr_iomem : NULL;
+}
+
+/*
+ * Zaps every userspace mapping of the DRM device's objects: after an unplug, mappings of
+ * device memory must fault (SIGBUS, there is no fault handler) instead of reaching a
+ * device that was reset; shmem mappings fault their pages back in.
+ */
+void vgpu_helper_drm_unmap_all(struct drm_device *dev)
+{
+	if (dev->anon_inode)
+		unmap_mapping_range(dev->anon_inode->i_mapping, 0, 0, 1);
 }
 
 /* drm_gem_shmem_mmap() plus the shmem fault handler for the vma. */

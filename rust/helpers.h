@@ -72,4 +72,10 @@ struct scatterlist *vgpu_helper_sg_next(struct scatterlist *sg);
 u64 vgpu_helper_totalram_bytes(void);
 struct completion;
 void vgpu_helper_init_completion(struct completion *x);
+struct iosys_map;
+void __iomem *vgpu_helper_ioremap_mode(phys_addr_t phys, size_t size, unsigned int mode);
+void vgpu_helper_iounmap(void __iomem *addr);
+void vgpu_helper_iosys_map_set_vaddr_iomem(struct iosys_map *map, void __iomem *addr);
+void __iomem *vgpu_helper_iosys_map_vaddr_iomem(const struct iosys_map *map);
+void vgpu_helper_drm_unmap_all(struct drm_device *dev);
 #endif

@@ -331,25 +331,42 @@ impl gem::DriverObject for VirtGpuObject {
         if obj.kind.has_pages() {
             return obj.mmap_shmem(vma);
         }
-        if !obj.mappable() {
-            return Err(EINVAL);
-        }
-        // A blob created with DEFER_MAPPING is placed in the region on first use.
-        let m = obj.map_blob(obj.size())?;
-        obj.gpu.objects.update(obj);
-        let Some(mode) = m.mode else {
-            return Err(EINVAL);
-        };
-        let phys = obj.gpu.host_visible.phys(&m.range).ok_or(EINVAL)?;
-        let mode = match mode {
-            CacheMode::Cached => mm::CacheMode::Cached,
-            CacheMode::WriteCombine => mm::CacheMode::WriteCombine,
-            CacheMode::Uncached => mm::CacheMode::Uncached,
-        };
+        let (phys, mode) = obj.host_window()?;
         // SAFETY: `phys` is the object's range of the host-visible region, device memory
         // that stays reserved for it (and mapped by the host) until the object is
         // released, which cannot happen while the vma holds its reference.
-        unsafe { vma.remap_io(phys, mode) }
+        unsafe { vma.remap_io(phys, mm_mode(mode)) }
+    }
+
+    fn vmap_io(obj: &VgObject) -> Result<(u64, mm::CacheMode)> {
+        let (phys, mode) = obj.host_window()?;
+        Ok((phys, mm_mode(mode)))
+    }
+}
+
+/// The one cache-mode decision, in the memory-management layer's terms.
+fn mm_mode(mode: CacheMode) -> mm::CacheMode {
+    match mode {
+        CacheMode::Cached => mm::CacheMode::Cached,
+        CacheMode::WriteCombine => mm::CacheMode::WriteCombine,
+        CacheMode::Uncached => mm::CacheMode::Uncached,
+    }
+}
+
+impl VirtGpuObject {
+    /// Where a mappable host blob lives in the host-visible region and how every guest
+    /// mapping of it (userspace, dma-buf, kernel) must be cached. A blob created with
+    /// DEFER_MAPPING is placed in the region now. `EINVAL` for objects that are not
+    /// mappable host blobs and for blobs whose `map_info` is unknown.
+    pub(crate) fn host_window(self: &VgObject) -> Result<(u64, CacheMode)> {
+        if self.kind != Kind::BlobHost3d || !self.mappable() {
+            return Err(EINVAL);
+        }
+        let m = self.map_blob(self.size())?;
+        self.gpu.objects.update(self);
+        let mode = m.mode.ok_or(EINVAL)?;
+        let phys = self.gpu.host_visible.phys(&m.range).ok_or(EINVAL)?;
+        Ok((phys, mode))
     }
 }
 
