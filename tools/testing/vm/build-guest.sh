@@ -24,6 +24,12 @@ make -s -C "$top" modules KDIR="$KDIR" ARCH="$ARCH" >&2
 overlay=$OUTDIR/overlay-$ARCH
 rm -rf "$overlay"; mkdir -p "$overlay/opt/vgpu/bin"
 cp "$top/virtio_gpu_rs.ko" "$overlay/opt/vgpu/"
+log "page-table probe module (test facility)"
+pt=$OUTDIR/ptprobe-$ARCH
+rm -rf "$pt"; mkdir -p "$pt"
+cp "$top"/tools/testing/selftests/virtio_gpu_rs/ptprobe/{Makefile,vgpu_ptprobe.c} "$pt/"
+make -s -C "$KDIR" M="$pt" ARCH="$KARCH" LLVM=-"$LLVM_VERSION" modules >&2
+cp "$pt/vgpu_ptprobe.ko" "$overlay/opt/vgpu/"
 log "selftests"
 make -s -C "$top/tools/testing/selftests/virtio_gpu_rs" KSRC="$src" HDRS="$KDIR/hdr/include" \
 	CC="$CROSS_CC" OUT="$overlay/opt/vgpu/bin" >&2

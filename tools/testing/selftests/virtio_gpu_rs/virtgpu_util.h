@@ -184,4 +184,104 @@ static inline long long vgpu_getparam(int fd, uint64_t param)
 	return value;
 }
 
+/* Path of debugfs file @file of our DRM device (first dri/<N> that has it); 0 if found. */
+static inline int vgpu_debugfs_path(const char *file, char *path, size_t len)
+{
+	struct dirent *de;
+	DIR *d = opendir("/sys/kernel/debug/dri");
+	int ret = -1;
+
+	if (!d)
+		return -1;
+	while (ret && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, len, "/sys/kernel/debug/dri/%s/%s", de->d_name, file);
+		if (!access(path, F_OK))
+			ret = 0;
+	}
+	closedir(d);
+	return ret;
+}
+
+/* Like vgpu_debugfs_read, but reads until EOF (files longer than one read()). */
+static inline int vgpu_debugfs_read_all(const char *file, char *buf, size_t len)
+{
+	char p[320];
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	if (vgpu_debugfs_path(file, p, sizeof(p)))
+		return -1;
+	fd = open(p, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = 0;
+	return 0;
+}
+
+/* Writes @val to debugfs file @file of our DRM device; 0 or -errno. */
+static inline int vgpu_debugfs_write(const char *file, const char *val)
+{
+	char p[320];
+
+	if (vgpu_debugfs_path(file, p, sizeof(p)))
+		return -ENOENT;
+	return vgpu_sysfs_write(p, val);
+}
+
+#define VGPU_PTPROBE "/sys/kernel/debug/vgpu_ptprobe"
+
+/*
+ * The vgpu_ptprobe line for @addr of this process ("addr=... pte=... pfn=... memtype=...
+ * valid=..."), read from the page-table entry; 0 or -errno (-ENOENT: module not loaded).
+ */
+static inline int vgpu_ptprobe_line(const void *addr, char *line, size_t len)
+{
+	char a[32];
+	int fd = open(VGPU_PTPROBE, O_RDWR | O_CLOEXEC), ret = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(a, sizeof(a), "0x%lx", (unsigned long)addr);
+	if (pwrite(fd, a, strlen(a), 0) < 0) {
+		ret = -errno;
+	} else {
+		n = pread(fd, line, len - 1, 0);
+		if (n < 0)
+			ret = -errno;
+		else
+			line[n] = 0;
+	}
+	close(fd);
+	if (!ret && strchr(line, '\n'))
+		*strchr(line, '\n') = 0;
+	return ret;
+}
+
+/*
+ * Memory type of the page-table entry mapping @addr ("normal", "normal-nc",
+ * "device-ngnrne", ... on arm64; "wb", "wc", "uc-", "uc" on x86_64; "none" if no entry
+ * is present) into @out; 0 or -errno. Touches nothing: fault the page in first.
+ */
+static inline int vgpu_pte_memtype(const void *addr, char *out, size_t len)
+{
+	char line[256], *m;
+	int ret = vgpu_ptprobe_line(addr, line, sizeof(line));
+
+	if (ret)
+		return ret;
+	m = strstr(line, "memtype=");
+	if (!m)
+		return -EPROTO;
+	m += strlen("memtype=");
+	snprintf(out, len, "%.*s", (int)strcspn(m, " \n"), m);
+	return 0;
+}
+
 #endif

@@ -4,6 +4,7 @@
 T=/opt/vgpu
 echo "=== virtio-gpu-rs on $(uname -m), kernel $(uname -r), device config '${VGPU_GPU:-?}' ==="
 modprobe drm
+modprobe drm_shmem_helper
 insmod $T/virtio_gpu_rs.ko || exit 1
 echo
 echo "--- driver log ---"
@@ -26,6 +27,10 @@ echo
 echo "--- GETPARAM (param value|-errno): 1=3D_FEATURES 2=CAPSET_QUERY_FIX 3=RESOURCE_BLOB"
 echo "    4=HOST_VISIBLE 5=CROSS_DEVICE 6=CONTEXT_INIT 7=CAPSET_IDS 8=DEBUG_NAME 9=BLOB_ALIGNMENT ---"
 $T/bin/virtgpu_params
+echo
+echo "--- objects: a guest blob and a host blob, their mappings and map_info ---"
+insmod $T/vgpu_ptprobe.ko 2>/dev/null
+$T/bin/virtgpu_demo
 echo
 echo "--- KUnit ---"
 cat /sys/kernel/debug/kunit/virtio_gpu_rs*/results 2>/dev/null | grep -E '^(not )?ok|^\s+(not )?ok'

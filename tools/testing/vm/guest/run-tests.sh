@@ -31,6 +31,8 @@ echo "vgpu: kernel $(uname -r), device config '${VGPU_GPU}'"
 # streams below; the whole kernel log is dumped at the end for the host's checks.
 dmesg -n 1
 modprobe drm || echo "vgpu: modprobe drm failed"
+# Our module uses the kernel's GEM shmem helpers; insmod does not load dependencies.
+modprobe drm_shmem_helper || echo "vgpu: modprobe drm_shmem_helper failed"
 
 # 1. Reference GETPARAM answers of the upstream C driver on this very device.
 begin tap setup
@@ -50,6 +52,16 @@ out=$(insmod $KO 2>&1); rc=$?
 tap $rc insmod "$out"
 end setup
 
+# Forget whatever leaked before our module was loaded, e.g. in the C driver reference step:
+# kmemleak only reports objects older than 5 s, and "clear" only forgets reported ones.
+# The scan at the end of the lifecycle section then covers everything our module did.
+leak=/sys/kernel/debug/kmemleak
+if [ -w $leak ]; then
+	sleep 6
+	echo scan > $leak
+	echo clear > $leak
+fi
+
 # 3. KUnit suites ran at module load; results are in debugfs.
 for d in /sys/kernel/debug/kunit/virtio_gpu_rs*; do
 	[ -e "$d/results" ] || continue
@@ -65,6 +77,18 @@ if [ -n "$ref" ]; then export VGPU_REF_PARAMS=$ref; fi
 $T/bin/virtgpu_test $args
 end selftest
 
+# 4b. Objects, blobs and map_info. The page-table probe lets the tests read the memory
+# type from the PTEs themselves.
+insmod $T/vgpu_ptprobe.ko || echo "vgpu: insmod vgpu_ptprobe failed"
+begin tap objects
+# shellcheck disable=SC2086
+$T/bin/virtgpu_objects $args
+end objects
+# A test killed by its timeout skips its teardown: never leave the map_info override on.
+for f in /sys/kernel/debug/dri/*/virtio-gpu-map-info-override-enable; do
+	[ -w "$f" ] && echo 0 > "$f"
+done
+
 # 5. Module lifetime: pinned by an open file, unloads after close.
 begin tap unload
 $T/bin/virtgpu_unload
@@ -73,15 +97,6 @@ end unload
 # 6. insmod/rmmod cycles, each exercising open + ioctls, then kmemleak.
 begin tap lifecycle
 tap_plan 3
-leak=/sys/kernel/debug/kmemleak
-if [ -w $leak ]; then
-	# Report (and then forget) whatever leaked before this section, e.g. in the C driver
-	# reference step: kmemleak only reports objects older than 5 s, and "clear" only
-	# forgets reported ones.
-	sleep 6
-	echo scan > $leak
-	echo clear > $leak
-fi
 fail=0; why=
 i=0
 while [ $i -lt "$cycles" ]; do
@@ -98,7 +113,7 @@ if [ -w $leak ]; then
 	echo scan > $leak; echo scan > $leak
 	rep=$(cat $leak)
 	if [ -z "$rep" ]; then tap 0 kmemleak-clean; else
-		tap 1 kmemleak-clean "unreferenced objects after $cycles cycles:"
+		tap 1 kmemleak-clean "unreferenced objects after the object tests and $cycles cycles:"
 		echo "$rep" | sed 's/^/# /'
 	fi
 else

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vgpu_ptprobe: test-only module that reports the memory type of a user mapping as the
+ * page-table entry itself encodes it, so the virtio_gpu_rs selftests check what the MMU
+ * will do rather than what the driver believes it asked for.
+ *
+ * /sys/kernel/debug/vgpu_ptprobe (0600): write a user virtual address of the writing
+ * process ("0x..." or decimal); a following read on the same open file returns
+ *
+ *   addr=0x... pte=0x<raw> pfn=0x... memtype=<name> valid=<0|1>
+ *
+ * arm64 names come from AttrIndx (PTE bits [4:2]) mapped through the kernel's MT_*
+ * indices: normal, normal-tagged, normal-nc, device-ngnrne, device-ngnre. x86_64 names
+ * come from PAT/PCD/PWT looked up in the PAT MSR: wb, wc, uc-, uc, wt, wp. An address
+ * without a present leaf entry gives valid=0 memtype=none.
+ *
+ * VM_IO/VM_PFNMAP vmas are walked with follow_pfnmap_start(), which reports the leaf's
+ * pgprot and pfn; the pte field is then rebuilt from those two (equal to the raw leaf
+ * entry for a page-sized leaf). Other vmas are walked by hand: pte_offset_map_lock() is
+ * not exported to modules, so the PTE is read locklessly under RCU the way GUP-fast does,
+ * with mmap_lock held for read so that the vma and its upper tables stay put.
+ */
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pgtable.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#ifdef CONFIG_X86_64
+#include <asm/memtype.h>
+#include <asm/msr.h>
+#endif
+
+#define PTPROBE_LINE 160
+
+struct ptprobe_file {
+	struct mutex lock; /* serialises write (which fills line) against read */
+	char line[PTPROBE_LINE];
+	size_t len;
+};
+
+struct ptprobe_leaf {
+	u64 raw;
+	unsigned long pfn;
+	bool valid;
+	bool huge; /* a PMD or PUD leaf: x86 keeps PAT at bit 12 there */
+};
+
+#ifdef CONFIG_ARM64
+static const char *ptprobe_memtype(const struct ptprobe_leaf *l)
+{
+	switch ((l->raw & PTE_ATTRINDX_MASK) >> 2) {
+	case MT_NORMAL:
+		return "normal";
+	case MT_NORMAL_TAGGED:
+		return "normal-tagged";
+	case MT_NORMAL_NC:
+		return "normal-nc";
+	case MT_DEVICE_nGnRnE:
+		return "device-ngnrne";
+	case MT_DEVICE_nGnRE:
+		return "device-ngnre";
+	default:
+		return "unknown";
+	}
+}
+#elif defined(CONFIG_X86_64)
+static const char *ptprobe_memtype(const struct ptprobe_leaf *l)
+{
+	/* PAT MSR entry types (SDM vol. 3, "PAT"). */
+	static const char *const types[8] = {
+		[0] = "uc", [1] = "wc", [4] = "wt", [5] = "wp", [6] = "wb", [7] = "uc-",
+	};
+	/* Without PAT, PWT/PCD select one of these fixed types. */
+	static const char *const nopat[4] = { "wb", "wt", "uc-", "uc" };
+	u64 pat_bit = l->huge ? _PAGE_PAT_LARGE : _PAGE_PAT;
+	unsigned int idx = (l->raw & _PAGE_PWT ? 1 : 0) | (l->raw & _PAGE_PCD ? 2 : 0) |
+			   (l->raw & pat_bit ? 4 : 0);
+	const char *name;
+	u64 pat;
+
+	if (!pat_enabled())
+		return nopat[idx & 3];
+	rdmsrq(MSR_IA32_CR_PAT, pat);
+	name = types[(pat >> (8 * idx)) & 7];
+	return name ? name : "unknown";
+}
+#else
+static const char *ptprobe_memtype(const struct ptprobe_leaf *l)
+{
+	return "unknown";
+}
+#endif
+
+/* IO and raw PFN mappings: the kernel's own walker, with its locking. */
+static int ptprobe_pfnmap(struct vm_area_struct *vma, unsigned long addr,
+			  struct ptprobe_leaf *l)
+{
+	struct follow_pfnmap_args args = { .vma = vma, .address = addr };
+
+	if (follow_pfnmap_start(&args))
+		return 0; /* nothing mapped there (yet) */
+	l->pfn = args.pfn;
+	l->raw = pte_val(pfn_pte(args.pfn, args.pgprot));
+	l->huge = args.addr_mask != PAGE_MASK;
+	l->valid = true;
+	follow_pfnmap_end(&args);
+	return 0;
+}
+
+/* Everything else: a read-only lockless walk, mmap_lock held for read by the caller. */
+static int ptprobe_walk(struct mm_struct *mm, unsigned long addr, struct ptprobe_leaf *l)
+{
+	pgd_t *pgdp;
+	p4d_t *p4dp, p4d;
+	pud_t *pudp, pud;
+	pmd_t *pmdp, pmd;
+	pte_t pte;
+
+	pgdp = pgd_offset(mm, addr);
+	if (pgd_none(*pgdp) || pgd_bad(*pgdp))
+		return 0;
+	p4dp = p4d_offset(pgdp, addr);
+	p4d = p4dp_get(p4dp);
+	if (p4d_none(p4d) || p4d_bad(p4d))
+		return 0;
+	pudp = pud_offset(p4dp, addr);
+	pud = pudp_get(pudp);
+	if (!pud_present(pud))
+		return 0;
+	if (pud_leaf(pud)) {
+		l->raw = pud_val(pud);
+		l->pfn = pud_pfn(pud) + ((addr & ~PUD_MASK) >> PAGE_SHIFT);
+		l->huge = true;
+		l->valid = true;
+		return 0;
+	}
+	if (pud_bad(pud))
+		return 0;
+	pmdp = pmd_offset(pudp, addr);
+	pmd = pmdp_get_lockless(pmdp);
+	if (!pmd_present(pmd))
+		return 0;
+	if (pmd_leaf(pmd)) {
+		l->raw = pmd_val(pmd);
+		l->pfn = pmd_pfn(pmd) + ((addr & ~PMD_MASK) >> PAGE_SHIFT);
+		l->huge = true;
+		l->valid = true;
+		return 0;
+	}
+	if (pmd_bad(pmd))
+		return 0;
+	/*
+	 * A PTE table can be freed under us only by a collapse, which defers the free
+	 * past an RCU grace period; reading the table through our own copy of the pmd
+	 * inside an RCU read section is what GUP-fast relies on as well.
+	 */
+	rcu_read_lock();
+	pte = ptep_get(pte_offset_kernel(&pmd, addr));
+	rcu_read_unlock();
+	l->raw = pte_val(pte);
+	if (pte_present(pte)) {
+		l->pfn = pte_pfn(pte);
+		l->valid = true;
+	}
+	return 0;
+}
+
+static int ptprobe_lookup(unsigned long addr, struct ptprobe_leaf *l)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	int ret = 0;
+
+	if (!mm)
+		return -EINVAL;
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	vma = find_vma(mm, addr);
+	if (vma && vma->vm_start <= addr) {
+		if (vma->vm_flags & (VM_IO | VM_PFNMAP))
+			ret = ptprobe_pfnmap(vma, addr, l);
+		else
+			ret = ptprobe_walk(mm, addr, l);
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+static ssize_t ptprobe_write(struct file *file, const char __user *ubuf, size_t count,
+			     loff_t *ppos)
+{
+	struct ptprobe_file *pf = file->private_data;
+	struct ptprobe_leaf l = { };
+	unsigned long addr;
+	char buf[32];
+	int ret;
+
+	if (count == 0 || count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = 0;
+	ret = kstrtoul(strim(buf), 0, &addr);
+	if (ret)
+		return ret;
+	ret = ptprobe_lookup(addr, &l);
+	if (ret)
+		return ret;
+
+	mutex_lock(&pf->lock);
+	pf->len = scnprintf(pf->line, sizeof(pf->line),
+			    "addr=0x%lx pte=0x%llx pfn=0x%lx memtype=%s valid=%d\n", addr,
+			    (unsigned long long)l.raw, l.pfn,
+			    l.valid ? ptprobe_memtype(&l) : "none", l.valid);
+	mutex_unlock(&pf->lock);
+	return count;
+}
+
+static ssize_t ptprobe_read(struct file *file, char __user *ubuf, size_t count,
+			    loff_t *ppos)
+{
+	struct ptprobe_file *pf = file->private_data;
+	ssize_t ret;
+
+	mutex_lock(&pf->lock);
+	ret = simple_read_from_buffer(ubuf, count, ppos, pf->line, pf->len);
+	mutex_unlock(&pf->lock);
+	return ret;
+}
+
+static int ptprobe_open(struct inode *inode, struct file *file)
+{
+	struct ptprobe_file *pf = kzalloc(sizeof(*pf), GFP_KERNEL);
+
+	if (!pf)
+		return -ENOMEM;
+	mutex_init(&pf->lock);
+	file->private_data = pf;
+	return 0;
+}
+
+static int ptprobe_release(struct inode *inode, struct file *file)
+{
+	struct ptprobe_file *pf = file->private_data;
+
+	mutex_destroy(&pf->lock);
+	kfree(pf);
+	return 0;
+}
+
+static const struct file_operations ptprobe_fops = {
+	.owner = THIS_MODULE,
+	.open = ptprobe_open,
+	.release = ptprobe_release,
+	.read = ptprobe_read,
+	.write = ptprobe_write,
+	.llseek = default_llseek,
+};
+
+static struct dentry *ptprobe_dentry;
+
+static int __init ptprobe_init(void)
+{
+	ptprobe_dentry = debugfs_create_file("vgpu_ptprobe", 0600, NULL, NULL, &ptprobe_fops);
+	return PTR_ERR_OR_ZERO(ptprobe_dentry);
+}
+
+static void __exit ptprobe_exit(void)
+{
+	debugfs_remove(ptprobe_dentry);
+}
+
+module_init(ptprobe_init);
+module_exit(ptprobe_exit);
+MODULE_DESCRIPTION("virtio_gpu_rs selftests: memory type of a user mapping, from its PTE");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Object helpers shared by the virtio_gpu_rs test programs: GEM handles, mappings, word
+ * patterns that are safe on Device memory, guest blobs, and HOST3D blobs backed by a
+ * virgl buffer the way Mesa's virgl winsys creates them. Functions return 0 or -errno
+ * (errno is set as well).
+ */
+#ifndef VIRTGPU_BLOB_H
+#define VIRTGPU_BLOB_H
+
+#include <sys/mman.h>
+#include "virtgpu_util.h"
+
+/* virgl protocol bits used to create a host buffer for a HOST3D blob (virgl_protocol.h). */
+#define VIRGL_CCMD_PIPE_RESOURCE_CREATE 48
+#define VIRGL_PIPE_RES_CREATE_SIZE 11
+#define VIRGL_CMD0(cmd, obj, len) ((cmd) | ((obj) << 8) | ((len) << 16))
+#define VIRGL_PIPE_BUFFER 0
+#define VIRGL_PIPE_TEXTURE_2D 2
+#define VIRGL_FORMAT_B8G8R8A8_UNORM 1
+#define VIRGL_FORMAT_R8_UNORM 64
+#define VIRGL_BIND_SAMPLER_VIEW (1u << 3)
+#define VIRGL_BIND_VERTEX_BUFFER (1u << 4)
+/* A persistent buffer is what virglrenderer can map (glBufferStorage + glMapBufferRange). */
+#define VIRGL_RESOURCE_FLAG_MAP_PERSISTENT (1u << 1)
+#define VIRGL_RESOURCE_FLAG_MAP_COHERENT (1u << 2)
+
+static inline int vgpu_ioctl(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) ? -errno : 0;
+}
+
+static inline int vgpu_gem_close(int fd, uint32_t handle)
+{
+	struct drm_gem_close c = { .handle = handle };
+
+	return vgpu_ioctl(fd, DRM_IOCTL_GEM_CLOSE, &c);
+}
+
+/* MAP + mmap of @len bytes, shared, read/write; MAP_FAILED with errno set on failure. */
+static inline void *vgpu_map_bo(int fd, uint32_t handle, size_t len)
+{
+	struct drm_virtgpu_map m = { .handle = handle };
+	int ret = vgpu_ioctl(fd, DRM_IOCTL_VIRTGPU_MAP, &m);
+
+	if (ret) {
+		errno = -ret;
+		return MAP_FAILED;
+	}
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, m.offset);
+}
+
+static inline uint32_t vgpu_pattern(uint32_t seed, size_t i)
+{
+	return (uint32_t)(seed ^ (i * 2654435761u) ^ 0xa5000000u);
+}
+
+/*
+ * Word-wise volatile accesses only: the C library's memset/memcpy may use DC ZVA or
+ * unaligned accesses, which fault on arm64 Device memory.
+ */
+static inline void vgpu_fill_words(void *p, size_t len, uint32_t seed)
+{
+	volatile uint32_t *w = p;
+	size_t i;
+
+	for (i = 0; i < len / 4; i++)
+		w[i] = vgpu_pattern(seed, i);
+}
+
+/* Index of the first word that differs from the pattern, or -1. */
+static inline long vgpu_check_words(const void *p, size_t len, uint32_t seed)
+{
+	const volatile uint32_t *w = p;
+	size_t i;
+
+	for (i = 0; i < len / 4; i++)
+		if (w[i] != vgpu_pattern(seed, i))
+			return i;
+	return -1;
+}
+
+static inline int vgpu_guest_blob(int fd, uint64_t size, uint32_t flags, uint32_t *bo,
+				  uint32_t *res)
+{
+	struct drm_virtgpu_resource_create_blob rb = {
+		.blob_mem = VIRTGPU_BLOB_MEM_GUEST, .blob_flags = flags, .size = size,
+	};
+	int ret = vgpu_ioctl(fd, DRM_IOCTL_VIRTGPU_RESOURCE_CREATE_BLOB, &rb);
+
+	if (ret)
+		return ret;
+	*bo = rb.bo_handle;
+	if (res)
+		*res = rb.res_handle;
+	return 0;
+}
+
+/*
+ * A HOST3D blob backed by a virgl buffer: the inline command creates the host's pipe
+ * resource under a fresh blob id in the file's context, as Mesa's virgl winsys does.
+ * The file needs a virgl2 context (vgpu_ctx_init_capset()).
+ */
+static inline int vgpu_host_blob(int fd, uint32_t size, uint32_t flags, uint32_t hints,
+				 uint32_t *bo, uint32_t *res)
+{
+	static uint32_t next_blob_id = 1;
+	uint32_t cmd[VIRGL_PIPE_RES_CREATE_SIZE + 1] = {
+		VIRGL_CMD0(VIRGL_CCMD_PIPE_RESOURCE_CREATE, 0, VIRGL_PIPE_RES_CREATE_SIZE),
+		VIRGL_PIPE_BUFFER,			/* target */
+		VIRGL_FORMAT_R8_UNORM,			/* format */
+		VIRGL_BIND_VERTEX_BUFFER,		/* bind */
+		size, 1, 1, 1,				/* width, height, depth, array_size */
+		0, 0,					/* last_level, nr_samples */
+		VIRGL_RESOURCE_FLAG_MAP_PERSISTENT | VIRGL_RESOURCE_FLAG_MAP_COHERENT,
+		0,					/* blob id, below */
+	};
+	struct drm_virtgpu_resource_create_blob rb = {
+		.blob_mem = VIRTGPU_BLOB_MEM_HOST3D, .blob_flags = flags, .size = size,
+		.cmd = (uintptr_t)cmd, .cmd_size = sizeof(cmd), .blob_hints = hints,
+	};
+
+	int ret;
+
+	rb.blob_id = cmd[VIRGL_PIPE_RES_CREATE_SIZE] = next_blob_id++;
+	ret = vgpu_ioctl(fd, DRM_IOCTL_VIRTGPU_RESOURCE_CREATE_BLOB, &rb);
+	if (ret)
+		return ret;
+	*bo = rb.bo_handle;
+	if (res)
+		*res = rb.res_handle;
+	return 0;
+}
+
+static inline int vgpu_ctx_init_capset(int fd, uint64_t capset)
+{
+	struct drm_virtgpu_context_set_param p = {
+		.param = VIRTGPU_CONTEXT_PARAM_CAPSET_ID, .value = capset,
+	};
+	struct drm_virtgpu_context_init ci = { .num_params = 1, .ctx_set_params = (uintptr_t)&p };
+
+	return vgpu_ioctl(fd, DRM_IOCTL_VIRTGPU_CONTEXT_INIT, &ci);
+}
+
+#endif
