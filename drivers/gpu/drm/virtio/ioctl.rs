@@ -142,7 +142,7 @@ pub(crate) fn resource_info(
     args: &mut uapi::DrmVirtgpuResourceInfo,
     file: &VgFile,
 ) -> Result<u32> {
-    let obj = object::lookup(file, args.bo_handle)?;
+    let obj = VgObject::lookup(file, args.bo_handle)?;
     args.size = u32::try_from(obj.size()).unwrap_or(u32::MAX);
     args.res_handle = obj.res_id();
     args.blob_mem = obj.kind.blob_mem();
@@ -151,7 +151,7 @@ pub(crate) fn resource_info(
 
 /// `DRM_IOCTL_VIRTGPU_MAP`: the offset to pass to `mmap` for the object.
 pub(crate) fn map(_dev: &Dev, args: &mut uapi::DrmVirtgpuMap, file: &VgFile) -> Result<u32> {
-    let obj = object::lookup(file, args.handle)?;
+    let obj = VgObject::lookup(file, args.handle)?;
     args.offset = obj.mmap_offset();
     Ok(0)
 }
@@ -159,7 +159,7 @@ pub(crate) fn map(_dev: &Dev, args: &mut uapi::DrmVirtgpuMap, file: &VgFile) -> 
 /// `DRM_IOCTL_VIRTGPU_WAIT`: waits for the host work on the object (transfers) that other
 /// threads have pending; with `NOWAIT`, `EBUSY` instead of waiting.
 pub(crate) fn wait(_dev: &Dev, args: &mut uapi::DrmVirtgpu3dWait, file: &VgFile) -> Result<u32> {
-    let obj = object::lookup(file, args.handle)?;
+    let obj = VgObject::lookup(file, args.handle)?;
     if args.flags & uapi::VIRTGPU_WAIT_NOWAIT != 0 {
         obj.try_idle().then_some(0).ok_or(EBUSY)
     } else {
@@ -178,7 +178,7 @@ fn transfer(
     let _guard = dev.enter().ok_or(ENODEV)?;
     // Before the lookup, as upstream: a 2D device answers ENOSYS even for bad handles.
     validate::transfer_supported(&gpu.caps, dir).map_err(invalid)?;
-    let obj = object::lookup(file, args.bo_handle)?;
+    let obj = VgObject::lookup(file, args.bo_handle)?;
     let desc = validate::TransferObject {
         size: obj.size() as u64,
         guest_blob: matches!(obj.kind, Kind::BlobGuest | Kind::BlobHost3dGuest),
@@ -218,38 +218,25 @@ fn transfer(
         } => {
             file.data().ensure()?;
             let hdr = wire::CtrlHdr::ctx(file.data().ctx_id());
-            let box_ = wire::Box3d {
-                x: bx.x,
-                y: bx.y,
-                z: bx.z,
-                w: bx.w,
-                h: bx.h,
-                d: bx.d,
-            };
-            let res = obj.res_id();
+            // One layout, two command types.
+            macro_rules! transfer_3d {
+                ($t:ident) => {
+                    gpu.queues.ctrl.command(
+                        &wire::$t {
+                            box_: bx,
+                            offset,
+                            resource_id: obj.res_id(),
+                            level,
+                            stride,
+                            layer_stride,
+                        }
+                        .encode(&hdr),
+                    )?
+                };
+            }
             match dir {
-                TransferDir::ToHost => gpu.queues.ctrl.command(
-                    &wire::TransferToHost3d {
-                        box_,
-                        offset,
-                        resource_id: res,
-                        level,
-                        stride,
-                        layer_stride,
-                    }
-                    .encode(&hdr),
-                )?,
-                TransferDir::FromHost => gpu.queues.ctrl.command(
-                    &wire::TransferFromHost3d {
-                        box_,
-                        offset,
-                        resource_id: res,
-                        level,
-                        stride,
-                        layer_stride,
-                    }
-                    .encode(&hdr),
-                )?,
+                TransferDir::ToHost => transfer_3d!(TransferToHost3d),
+                TransferDir::FromHost => transfer_3d!(TransferFromHost3d),
             }
         }
     }

@@ -28,7 +28,7 @@ use crate::{resp_error, VirtGpuDrm};
 use kernel::{
     new_mutex,
     prelude::*,
-    sync::{aref::ARef, Arc, Mutex},
+    sync::{Arc, Mutex},
 };
 
 /// A GEM object of this driver.
@@ -368,11 +368,6 @@ impl VirtGpuObject {
         let phys = self.gpu.host_visible.phys(&m.range).ok_or(EINVAL)?;
         Ok((phys, mode))
     }
-}
-
-/// Looks up `handle` in `file`: `ENOENT` if there is no such object.
-pub(crate) fn lookup(file: &crate::VgFile, handle: u32) -> Result<ARef<VgObject>> {
-    VgObject::lookup(file, handle)
 }
 
 /// What debugfs shows of one object.

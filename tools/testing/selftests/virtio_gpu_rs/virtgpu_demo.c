@@ -79,6 +79,7 @@ int main(void)
 {
 	const size_t size = 64 * 1024;
 	uint32_t gbo, gres, hbo, hres;
+	bool hostblobs;
 	char path[64];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -93,6 +94,11 @@ int main(void)
 		return 0;
 	}
 
+	/* Mesa's order: the context first (any object creation makes the default one). */
+	hostblobs = vgpu_getparam(fd, VIRTGPU_PARAM_HOST_VISIBLE) == 1 &&
+		    vgpu_ctx_init_capset(fd, VIRTGPU_DRM_CAPSET_VIRGL2) == 0;
+	if (hostblobs)
+		printf("context: virgl2 (CONTEXT_INIT)\n");
 	if (vgpu_guest_blob(fd, size, VIRTGPU_BLOB_FLAG_USE_MAPPABLE, &gbo, &gres)) {
 		printf("guest blob: %s\n", strerror(errno));
 		return 1;
@@ -100,8 +106,7 @@ int main(void)
 	printf("guest blob (BLOB_MEM_GUEST, shmem pages): resource %u\n", gres);
 	roundtrip(gbo, size, "guest blob");
 
-	if (vgpu_getparam(fd, VIRTGPU_PARAM_HOST_VISIBLE) != 1 ||
-	    vgpu_ctx_init_capset(fd, VIRTGPU_DRM_CAPSET_VIRGL2)) {
+	if (!hostblobs) {
 		printf("no host-visible region or virgl2 context: no host blobs\n");
 		return 0;
 	}

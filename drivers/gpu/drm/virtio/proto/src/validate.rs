@@ -396,22 +396,8 @@ pub struct TransferObject {
     pub host3d_blob: bool,
 }
 
-/// A transfer box, as validated (no coordinate plus extent overflows `u32`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Box3d {
-    /// Origin.
-    pub x: u32,
-    /// Origin.
-    pub y: u32,
-    /// Origin.
-    pub z: u32,
-    /// Width.
-    pub w: u32,
-    /// Height.
-    pub h: u32,
-    /// Depth.
-    pub d: u32,
-}
+/// A transfer box; validated ones have no coordinate plus extent that overflows `u32`.
+pub use super::wire::Box3d;
 
 /// The host command a validated transfer becomes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
