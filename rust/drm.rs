@@ -299,13 +299,11 @@ impl<T: Driver> Registration<T> {
 impl<T: Driver> Drop for Registration<T> {
     fn drop(&mut self) {
         if self.registered {
-            // SAFETY: The device is registered. Unplug unregisters it and waits for every
-            // `drm_dev_enter` section (running ioctls, mmaps) to finish.
+            // SAFETY: The device is registered. Unplug waits for every `drm_dev_enter`
+            // section (running ioctls, mmaps) to finish, unregisters the device and zaps
+            // every userspace mapping made through its fd: mappings of device memory then
+            // fault with SIGBUS, shmem pages fault back in.
             unsafe { bindings::drm_dev_unplug(self.dev.as_ptr()) };
-            // SAFETY: The device is valid. No new mapping can be set up any more, so this
-            // zaps them all: device memory then faults with SIGBUS instead of reaching a
-            // device about to be reset; shmem pages fault back in.
-            unsafe { bindings::vgpu_helper_drm_unmap_all(self.dev.as_ptr()) };
         }
         // SAFETY: Drops the reference from `drm_dev_alloc`; open files keep their own.
         unsafe { bindings::drm_dev_put(self.dev.as_ptr()) };

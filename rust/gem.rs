@@ -36,12 +36,13 @@ pub trait DriverObject: Send + Sync + Sized + 'static {
     /// The driver's table, a `static` made with [`Funcs::new`].
     const FUNCS: &'static Funcs<Self>;
 
-    /// The last reference to `obj` is gone: tell the device to let go of it. Runs before
-    /// the driver data is dropped and before the backing (pages, offset) is freed.
+    /// The last reference to the object is gone: tell the device to let go of it. Runs
+    /// before the driver data is dropped and before the backing (pages, offset) is freed.
+    /// It gets the driver data only: the object itself can no longer be referenced.
     ///
     /// An error means the device may still use the backing (it did not confirm): the
     /// object is then leaked rather than freed under the device.
-    fn release(_obj: &Object<Self>) -> Result {
+    fn release(&self) -> Result {
         Ok(())
     }
 
@@ -53,10 +54,10 @@ pub trait DriverObject: Send + Sync + Sized + 'static {
     /// A handle to `obj` in `file` was closed, or `file` itself.
     fn close(_obj: &Object<Self>, _file: &drm::File<Self::Driver>) {}
 
-    /// Sets up a userspace mapping of `obj`. The DRM core has checked that the vma is not
-    /// larger than the object (it may be smaller: a prefix), and the vma holds a reference
-    /// to the object until it is closed.
-    fn mmap(obj: &Object<Self>, vma: &VmaNew) -> Result;
+    /// Sets up a userspace mapping of `m.obj()`: through the DRM fd (a prefix of the object
+    /// or all of it) or through an exported dma-buf (possibly at an offset,
+    /// [`Mmap::offset`]). The vma holds a reference to the object until it is closed.
+    fn mmap(m: &Mmap<'_, Self>) -> Result;
 
     /// Where a private object's memory is and how to map it, for a kernel mapping
     /// (`vmap`) with the same memory type as its userspace mappings. Shmem objects are
@@ -168,6 +169,10 @@ impl<T: DriverObject> Object<T> {
         kind: Kind,
         data: impl PinInit<T, Error>,
     ) -> Result<ARef<Self>> {
+        // The C init functions BUG on sizes that are not whole pages.
+        if size == 0 || size % kernel::page::PAGE_SIZE != 0 {
+            return Err(EINVAL);
+        }
         let obj = KBox::pin_init(
             try_pin_init!(Self {
                 raw: Opaque::zeroed(),
@@ -231,8 +236,9 @@ impl<T: DriverObject> Object<T> {
 
     /// The device the object belongs to.
     pub fn dev(&self) -> &drm::Device<T::Driver> {
-        // SAFETY: An object holds a reference to its device for its whole life, and all
-        // objects with `T::FUNCS` were created on a device of `T::Driver`.
+        // SAFETY: Objects never outlive their device: whoever holds an object reference
+        // (a handle through its file, a vma through its file, a dma-buf) holds a device
+        // reference too. All objects with `T::FUNCS` were created on a `T::Driver` device.
         unsafe { drm::Device::borrow((*self.gem()).dev) }
     }
 
@@ -284,16 +290,49 @@ impl<T: DriverObject> Object<T> {
             _p: PhantomData,
         })
     }
+}
 
-    /// Maps a shmem object into `vma` through the shmem helpers (pages faulted in on
-    /// access, cached).
-    pub fn mmap_shmem(&self, vma: &VmaNew) -> Result {
-        if self.kind != Kind::Shmem {
+/// An mmap call: the object and the vma being set up for it, tied together so a mapping
+/// helper cannot be applied to another object's vma.
+pub struct Mmap<'a, T: DriverObject> {
+    obj: &'a Object<T>,
+    vma: &'a VmaNew,
+}
+
+impl<'a, T: DriverObject> Mmap<'a, T> {
+    /// The object being mapped.
+    pub fn obj(&self) -> &'a Object<T> {
+        self.obj
+    }
+
+    /// The vma being set up.
+    pub fn vma(&self) -> &'a VmaNew {
+        self.vma
+    }
+
+    /// Where in the object the mapping starts, in bytes (0 through the DRM fd; a dma-buf
+    /// may be mapped at an offset). `EINVAL` if the vma does not fit in the object.
+    pub fn offset(&self) -> Result<usize> {
+        // SAFETY: The object is live and the vma is being set up for it.
+        let pages =
+            unsafe { bindings::vgpu_helper_drm_gem_vma_pgoff(self.obj.gem(), self.vma.as_raw()) };
+        // `unsigned long` is `usize` in the kernel's FFI types.
+        let off = pages.checked_mul(kernel::page::PAGE_SIZE).ok_or(EINVAL)?;
+        match off.checked_add(self.vma.len()) {
+            Some(end) if end <= self.obj.size() => Ok(off),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// Maps a shmem object through the shmem helpers (pages faulted in on access, cached).
+    /// Only from the start of the object: the helpers' fault handler has no object offset.
+    pub fn map_shmem(&self) -> Result {
+        if self.obj.kind != Kind::Shmem || self.offset()? != 0 {
             return Err(EINVAL);
         }
-        // SAFETY: A live shmem object and a vma under construction.
+        // SAFETY: A live shmem object and the vma being set up for it.
         to_result(unsafe {
-            bindings::vgpu_helper_vma_mmap_shmem(self.raw.get(), vma.as_raw().cast())
+            bindings::vgpu_helper_vma_mmap_shmem(self.obj.raw.get(), self.vma.as_raw())
         })
     }
 }
@@ -368,7 +407,7 @@ impl Iterator for SgSegments<'_> {
 unsafe extern "C" fn free_callback<T: DriverObject>(gem: *mut bindings::drm_gem_object) {
     let p = gem.cast::<Object<T>>();
     // SAFETY: `gem` is an `Object<T>` (funcs is `T::FUNCS`), alive until we free it below.
-    if let Err(e) = T::release(unsafe { Object::<T>::from_gem(gem) }) {
+    if let Err(e) = unsafe { (*p).data.release() } {
         // SAFETY: As above. The offset manager must not keep a node of a dead object.
         let size = unsafe { (*gem).size };
         pr_err!(
@@ -438,7 +477,7 @@ unsafe extern "C" fn mmap_callback<T: DriverObject>(
     let Some(_guard) = obj.dev().enter() else {
         return ENODEV.to_errno();
     };
-    match T::mmap(obj, vma) {
+    match T::mmap(&Mmap { obj, vma }) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

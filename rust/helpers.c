@@ -225,15 +225,11 @@ void __iomem *vgpu_helper_iosys_map_vaddr_iomem(const struct iosys_map *map)
 	return map->is_iomem ? map->vaddr_iomem : NULL;
 }
 
-/*
- * Zaps every userspace mapping of the DRM device's objects: after an unplug, mappings of
- * device memory must fault (SIGBUS, there is no fault handler) instead of reaching a
- * device that was reset; shmem mappings fault their pages back in.
- */
-void vgpu_helper_drm_unmap_all(struct drm_device *dev)
+/* The page offset of @vma within @obj (the fake offset is the object's start). */
+unsigned long vgpu_helper_drm_gem_vma_pgoff(struct drm_gem_object *obj,
+					    const struct vm_area_struct *vma)
 {
-	if (dev->anon_inode)
-		unmap_mapping_range(dev->anon_inode->i_mapping, 0, 0, 1);
+	return vma->vm_pgoff - drm_vma_node_start(&obj->vma_node);
 }
 
 /* drm_gem_shmem_mmap() plus the shmem fault handler for the vma. */

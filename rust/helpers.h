@@ -77,5 +77,6 @@ void __iomem *vgpu_helper_ioremap_mode(phys_addr_t phys, size_t size, unsigned i
 void vgpu_helper_iounmap(void __iomem *addr);
 void vgpu_helper_iosys_map_set_vaddr_iomem(struct iosys_map *map, void __iomem *addr);
 void __iomem *vgpu_helper_iosys_map_vaddr_iomem(const struct iosys_map *map);
-void vgpu_helper_drm_unmap_all(struct drm_device *dev);
+unsigned long vgpu_helper_drm_gem_vma_pgoff(struct drm_gem_object *obj,
+					    const struct vm_area_struct *vma);
 #endif

@@ -129,6 +129,19 @@ impl Completion {
         }
     }
 
+    /// Waits up to `jiffies`, or until a fatal signal arrives (the task is being killed,
+    /// so its system call will not be restarted).
+    pub fn wait_killable_timeout(&self, jiffies: kernel::time::Jiffies) -> WaitResult {
+        // SAFETY: The completion is initialised.
+        let r =
+            unsafe { super::bindings::wait_for_completion_killable_timeout(self.raw(), jiffies) };
+        match r {
+            0 => WaitResult::Timeout,
+            r if r < 0 => WaitResult::Signal,
+            _ => WaitResult::Done,
+        }
+    }
+
     /// Waits up to `jiffies`, or until a signal arrives.
     pub fn wait_interruptible_timeout(&self, jiffies: kernel::time::Jiffies) -> WaitResult {
         // SAFETY: The completion is initialised.

@@ -251,9 +251,11 @@ unsafe impl Send for DmaBuf {}
 
 impl DmaBuf {
     /// A device-readable buffer holding a copy of `data`.
+    /// Sizes may come from userspace: a failed allocation is an `ENOMEM`, not a warning.
     pub fn from_slice(data: &[u8]) -> Result<Self> {
-        let mut v = KVec::with_capacity(data.len(), GFP_KERNEL)?;
-        v.extend_from_slice(data, GFP_KERNEL)?;
+        let flags = GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN;
+        let mut v = KVec::with_capacity(data.len(), flags)?;
+        v.extend_from_slice(data, flags)?;
         Ok(Self {
             bytes: core::cell::UnsafeCell::new(v),
             state: AtomicU8::new(FRESH),
@@ -262,7 +264,7 @@ impl DmaBuf {
 
     /// A zeroed device-writable buffer of `len` bytes.
     pub fn zeroed(len: usize) -> Result<Self> {
-        let v = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+        let v = KVec::from_elem(0u8, len, GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN)?;
         Ok(Self {
             bytes: core::cell::UnsafeCell::new(v),
             state: AtomicU8::new(FRESH),

@@ -74,9 +74,17 @@ impl VirtGpuFile {
         let mut cmd = wire::CtxCreate::new(0, &name[..len]);
         cmd.context_init = ctx.params.as_ref().map_or(0, |p| p.context_init());
         let cmd = cmd.encode(&wire::CtrlHdr::ctx(self.ctx_id));
-        self.gpu.queues.ctrl.command(&cmd)?;
+        // From here on the host may have the context, answer or not: the file's close
+        // then sends CTX_DESTROY before the id can be reused. Only a refusal means it
+        // has none.
         ctx.created = true;
-        Ok(())
+        match self.gpu.queues.ctrl.command(&cmd) {
+            Err(e) if e == EINVAL || e == ENOMEM || e == EIO => {
+                ctx.created = false;
+                Err(e)
+            }
+            r => r,
+        }
     }
 
     /// Creates the host context if it does not exist yet (3D devices only).
@@ -109,8 +117,8 @@ impl VirtGpuFile {
         ctx.params = Some(params);
         ctx.debug_name = debug_name;
         let r = self.create_locked(&mut ctx);
-        if r.is_err() {
-            // Nothing was created: a retry may bring other parameters.
+        if r.is_err() && !ctx.created {
+            // The host refused it: a retry may bring other parameters.
             ctx.params = None;
             ctx.debug_name = None;
         }
@@ -173,7 +181,8 @@ impl PinnedDrop for VirtGpuFile {
         if ctx.created {
             let cmd = wire::CtxDestroy {}.encode(&wire::CtrlHdr::ctx(self.ctx_id));
             match self.gpu.queues.ctrl.command_teardown(&cmd) {
-                Ok(()) | Err(ENODEV) => {}
+                Ok(_) => {}
+                Err(e) if e == ENODEV => {}
                 Err(e) => {
                     // The host may still have the context: never reuse its id.
                     dev_err!(

@@ -42,6 +42,8 @@ pub(crate) struct VirtGpu {
     pub(crate) host_visible: HostVisible,
     #[pin]
     pub(crate) res_ids: Ida,
+    /// Where the cyclic search for the next resource id starts.
+    pub(crate) next_res_id: core::sync::atomic::AtomicU32,
     #[pin]
     pub(crate) ctx_ids: Ida,
     #[pin]
@@ -181,6 +183,7 @@ impl VirtGpuVirtio {
                 capsets <- Capsets::new(infos),
                 host_visible <- HostVisible::new(cfg.host_visible, hv_align),
                 res_ids <- Ida::new(),
+                next_res_id: core::sync::atomic::AtomicU32::new(1),
                 ctx_ids <- Ida::new(),
                 objects <- ObjectList::new(),
             }),

@@ -10,7 +10,7 @@
 use crate::ext::virtio::ShmRegion;
 use crate::proto::range::{self, Range};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use kernel::{new_mutex, prelude::*, sync::Mutex};
+use kernel::{alloc::flags::__GFP_NOWARN, new_mutex, prelude::*, sync::Mutex};
 
 /// One allocated range and the resource it belongs to.
 #[derive(Clone, Copy)]
@@ -21,9 +21,9 @@ pub(crate) struct Allocation {
 
 /// The allocations, as two parallel vectors so the pure allocator can see the ranges.
 struct Used {
-    /// Sorted by start, non-overlapping.
-    ranges: KVec<Range>,
-    owners: KVec<u32>,
+    /// Sorted by start, non-overlapping. Up to region size / page size entries: kvmalloc'd.
+    ranges: KVVec<Range>,
+    owners: KVVec<u32>,
 }
 
 /// Allocator over the host-visible region (empty when the device has none).
@@ -45,7 +45,7 @@ impl HostVisible {
         pin_init!(Self {
             region,
             align,
-            used <- new_mutex!(Used { ranges: KVec::new(), owners: KVec::new() }, "virtgpu_host_visible"),
+            used <- new_mutex!(Used { ranges: KVVec::new(), owners: KVVec::new() }, "virtgpu_host_visible"),
             override_value: AtomicU32::new(0),
             override_enable: AtomicBool::new(false),
         })
@@ -63,8 +63,8 @@ impl HostVisible {
         let start = range::first_fit(&used.ranges, region.len, len, self.align).ok_or(ENOSPC)?;
         let pos = range::insert_pos(&used.ranges, start);
         let r = Range { start, len };
-        used.ranges.reserve(1, GFP_KERNEL)?;
-        used.owners.reserve(1, GFP_KERNEL)?;
+        used.ranges.reserve(1, GFP_KERNEL | __GFP_NOWARN)?;
+        used.owners.reserve(1, GFP_KERNEL | __GFP_NOWARN)?;
         // Cannot fail: capacity reserved above and `pos <= len`.
         used.ranges
             .insert_within_capacity(pos, r)
@@ -99,9 +99,9 @@ impl HostVisible {
     }
 
     /// A copy of the allocations (debugfs).
-    pub(crate) fn allocations(&self) -> Result<KVec<Allocation>> {
+    pub(crate) fn allocations(&self) -> Result<KVVec<Allocation>> {
         let used = self.used.lock();
-        let mut v = KVec::with_capacity(used.ranges.len(), GFP_KERNEL)?;
+        let mut v = KVVec::with_capacity(used.ranges.len(), GFP_KERNEL | __GFP_NOWARN)?;
         for (range, res_id) in used.ranges.iter().zip(used.owners.iter()) {
             v.push(
                 Allocation {

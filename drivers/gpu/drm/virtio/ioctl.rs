@@ -13,6 +13,7 @@ use crate::proto::{
 };
 use crate::{VgDevice as Dev, VgFile, VirtGpuDrm};
 use kernel::{
+    alloc::flags::__GFP_NOWARN,
     prelude::*,
     uaccess::{UserPtr, UserSlice},
 };
@@ -60,7 +61,7 @@ fn invalid(e: validate::Errno) -> Error {
 /// The guest backing of `obj` goes to the host: RESOURCE_ATTACH_BACKING with its pages.
 fn attach_backing(gpu: &VirtGpu, obj: &VgObject, ents: &[(u64, u32)]) -> Result {
     let size = wire::attach_backing_size(ents.len()).ok_or(ENOMEM)?;
-    let mut buf = KVec::from_elem(0u8, size, GFP_KERNEL)?;
+    let mut buf = KVec::from_elem(0u8, size, GFP_KERNEL | __GFP_NOWARN)?;
     let nr_entries = u32::try_from(ents.len()).map_err(|_| ENOMEM)?;
     wire::ResourceAttachBacking {
         resource_id: obj.res_id(),
@@ -276,7 +277,7 @@ pub(crate) fn context_init(
     let mut raw = KVec::new();
     UserSlice::new(UserPtr::from_addr(args.ctx_set_params as usize), len)
         .reader()
-        .read_all(&mut raw, GFP_KERNEL)?;
+        .read_all(&mut raw, GFP_KERNEL | __GFP_NOWARN)?;
     let fpriv = file.data();
     if fpriv.created() {
         return Err(EEXIST);
@@ -322,7 +323,7 @@ pub(crate) fn resource_create_blob(
         // file's context before the blob is created.
         let hdr_size = wire::submit_3d_size(0).ok_or(EINVAL)?;
         let total = wire::submit_3d_size(v.cmd_size as usize).ok_or(ENOMEM)?;
-        let mut buf = KVec::from_elem(0u8, total, GFP_KERNEL)?;
+        let mut buf = KVec::from_elem(0u8, total, GFP_KERNEL | __GFP_NOWARN)?;
         wire::Submit3d { size: v.cmd_size }
             .encode_into(&wire::CtrlHdr::ctx(fpriv.ctx_id()), &mut buf)
             .map_err(|_| EINVAL)?;
@@ -346,7 +347,7 @@ pub(crate) fn resource_create_blob(
     let ents = if kind.has_pages() {
         object::backing_entries(&obj)?
     } else {
-        KVec::new()
+        KVVec::new()
     };
     let nr_entries = u32::try_from(ents.len()).map_err(|_| ENOMEM)?;
     let mut buf = KVec::from_elem(

@@ -16,18 +16,21 @@
 
 use crate::drv::VirtGpu;
 use crate::ext::{
-    gem::{self, Object},
-    mm::{self, VmaNew},
+    gem::{self, Mmap, Object},
+    mm,
 };
 use crate::proto::{
     map_info::{self, CacheMode, NonePolicy},
     range::Range,
-    wire,
+    wire::{self, RespError},
 };
 use crate::{resp_error, VirtGpuDrm};
+use core::sync::atomic::Ordering;
 use kernel::{
+    alloc::flags::__GFP_NOWARN,
     new_mutex,
     prelude::*,
+    rbtree::RBTree,
     sync::{Arc, Mutex},
 };
 
@@ -83,9 +86,19 @@ pub(crate) struct ResId {
 }
 
 impl ResId {
+    /// Ids are positive `int`s, as in the C driver (0 means "no resource" on the wire),
+    /// handed out cyclically: a freed id comes back only after all others were used, so
+    /// a command stream of another context that still names an old resource does not
+    /// hit a new one (upstream never reuses ids by default, for virglrenderer).
     pub(crate) fn alloc(gpu: &Arc<VirtGpu>) -> Result<Self> {
-        // Ids are positive `int`s in the C driver too; 0 means "no resource" on the wire.
-        let id = gpu.res_ids.alloc(1, i32::MAX as u32)?;
+        const MAX: u32 = i32::MAX as u32;
+        let next = gpu.next_res_id.load(Ordering::Relaxed).clamp(1, MAX);
+        let id = match gpu.res_ids.alloc(next, MAX) {
+            Err(e) if e == ENOSPC && next > 1 => gpu.res_ids.alloc(1, next - 1),
+            r => r,
+        }?;
+        gpu.next_res_id
+            .store(if id == MAX { 1 } else { id + 1 }, Ordering::Relaxed);
         Ok(Self {
             gpu: gpu.clone(),
             id,
@@ -109,11 +122,22 @@ pub(crate) struct HostMapping {
     pub(crate) mode: Option<CacheMode>,
 }
 
+/// Where a host blob stands with RESOURCE_MAP_BLOB.
+#[derive(Clone, Copy)]
+enum MapState {
+    Unmapped,
+    /// MAP_BLOB was sent for `Range` but no usable answer came (timeout, the caller was
+    /// killed, a malformed answer): the host may have mapped it, so the range stays
+    /// reserved until an UNMAP_BLOB is answered.
+    Unknown(Range),
+    Mapped(HostMapping),
+}
+
 struct State {
-    /// The host knows the resource (RESOURCE_CREATE_* answered OK).
+    /// The host may know the resource: set before RESOURCE_CREATE_* is sent, so the
+    /// release sends RESOURCE_UNREF even if the answer never came.
     created: bool,
-    /// Host blobs: the region range, once RESOURCE_MAP_BLOB was answered.
-    mapping: Option<HostMapping>,
+    map: MapState,
 }
 
 /// Driver data of a GEM object.
@@ -142,7 +166,10 @@ impl VirtGpuObject {
             gpu,
             kind,
             blob_flags,
-            state <- new_mutex!(State { created: false, mapping: None }, "virtgpu_object"),
+            state <- new_mutex!(
+                State { created: false, map: MapState::Unmapped },
+                "virtgpu_object"
+            ),
             busy <- new_mutex!((), "virtgpu_object_busy"),
         })
     }
@@ -161,7 +188,10 @@ impl VirtGpuObject {
     }
 
     pub(crate) fn mapping(&self) -> Option<HostMapping> {
-        self.state.lock().mapping
+        match self.state.lock().map {
+            MapState::Mapped(m) => Some(m),
+            _ => None,
+        }
     }
 
     /// Marks host work on the object in flight until the guard is dropped.
@@ -186,10 +216,10 @@ impl VirtGpuObject {
 
 /// The guest backing of a shmem object as `virtio_gpu_mem_entry`s, physically contiguous
 /// segments merged. `ENOMEM` if the command would not fit one buffer.
-pub(crate) fn backing_entries(obj: &VgObject) -> Result<KVec<(u64, u32)>> {
+pub(crate) fn backing_entries(obj: &VgObject) -> Result<KVVec<(u64, u32)>> {
     let sgt = obj.shmem_sg_table()?;
     let dma = !obj.gpu().dma_quirk;
-    let mut ents: KVec<(u64, u32)> = KVec::new();
+    let mut ents: KVVec<(u64, u32)> = KVVec::new();
     for (addr, len) in sgt.segments(dma) {
         if let Some(last) = ents.last_mut() {
             if last.0.checked_add(u64::from(last.1)) == Some(addr) {
@@ -199,10 +229,10 @@ pub(crate) fn backing_entries(obj: &VgObject) -> Result<KVec<(u64, u32)>> {
                 }
             }
         }
-        ents.push((addr, len), GFP_KERNEL)?;
-    }
-    if ents.len() > MAX_BACKING_ENTRIES {
-        return Err(ENOMEM);
+        if ents.len() == MAX_BACKING_ENTRIES {
+            return Err(ENOMEM);
+        }
+        ents.push((addr, len), GFP_KERNEL | __GFP_NOWARN)?;
     }
     Ok(ents)
 }
@@ -213,35 +243,45 @@ pub(crate) const MAX_BACKING_ENTRIES: usize = 65536;
 
 impl VirtGpuObject {
     /// RESOURCE_MAP_BLOB: places a mappable host blob in the host-visible region.
-    /// Idempotent; `EINVAL` for objects that are not mappable host blobs.
+    /// Idempotent; `EINVAL` for objects that are not mappable host blobs, `EIO` once an
+    /// earlier attempt got no usable answer.
     pub(crate) fn map_blob(&self, size: usize) -> Result<HostMapping> {
         if self.kind != Kind::BlobHost3d || !self.mappable() {
             return Err(EINVAL);
         }
         let mut st = self.state.lock();
-        if let Some(m) = st.mapping {
-            return Ok(m);
+        match st.map {
+            MapState::Mapped(m) => return Ok(m),
+            MapState::Unknown(_) => return Err(EIO),
+            MapState::Unmapped => {}
         }
         let hv = &self.gpu.host_visible;
         let range = hv.alloc(size as u64, self.res_id())?;
-        let req = self.gpu.queues.ctrl.exchange(
-            &wire::encode_map_blob(self.res_id(), range.start),
-            wire::RESP_MAP_INFO_SIZE,
-        );
-        let answer = req.and_then(|r| {
-            let bytes = r.response()?;
-            wire::decode_map_info(bytes).map_err(resp_error)
-        });
+        st.map = MapState::Unknown(range);
+        let answer = self
+            .gpu
+            .queues
+            .ctrl
+            .exchange(
+                &wire::encode_map_blob(self.res_id(), range.start),
+                wire::RESP_MAP_INFO_SIZE,
+            )
+            .and_then(|r| Ok(wire::decode_map_info(r.response()?)));
         let reported = match answer {
-            Ok(v) => v,
-            Err(e) => {
-                // Not mapped, so the range was never in use: reuse is safe... unless the
-                // host did map it and only the answer got lost (timeout). Keep it then.
-                if e != ETIMEDOUT {
-                    hv.free(range);
-                }
+            Ok(Ok(v)) => v,
+            // The host refused: nothing is mapped, the range is free again.
+            Ok(Err(e @ RespError::Device(_))) => {
+                hv.free(range);
+                st.map = MapState::Unmapped;
+                return Err(resp_error(e));
+            }
+            Ok(Err(e)) => return Err(resp_error(e)),
+            Err(e) if e == ENODEV => {
+                hv.free(range);
+                st.map = MapState::Unmapped;
                 return Err(e);
             }
+            Err(e) => return Err(e),
         };
         let map_info = hv.effective_map_info(reported);
         let mode = match map_info::cache_mode(map_info, NonePolicy::Cached) {
@@ -261,40 +301,57 @@ impl VirtGpuObject {
             map_info,
             mode,
         };
-        st.mapping = Some(m);
+        st.map = MapState::Mapped(m);
         Ok(m)
     }
 
     /// Tells the host to forget the resource: UNMAP_BLOB (then the range is free), then
-    /// RESOURCE_UNREF (then the id and the pages are free). A device that is gone cannot
-    /// use anything any more; a device that does not answer may, so that is an error.
+    /// RESOURCE_UNREF (then the id and the pages are free). A device that is gone holds
+    /// nothing any more; a device that does not answer may still use everything, so that
+    /// is an error and the caller leaks the object.
     fn release_host(&self) -> Result {
         let mut st = self.state.lock();
         let q = &self.gpu.queues.ctrl;
-        if let Some(m) = st.mapping {
+        let range = match st.map {
+            MapState::Unmapped => None,
+            MapState::Unknown(r) => Some((r, false)),
+            MapState::Mapped(m) => Some((m.range, true)),
+        };
+        if let Some((range, mapped)) = range {
             match q.command_teardown(&wire::encode_unmap_blob(self.res_id())) {
-                Ok(()) | Err(ENODEV) => {
-                    self.gpu.host_visible.free(m.range);
-                    st.mapping = None;
-                }
+                Ok(Ok(())) => self.gpu.host_visible.free(range),
+                Err(e) if e == ENODEV => self.gpu.host_visible.free(range),
+                // Refused: for a blob we never saw mapped, it was not; for a mapped one
+                // the host may keep it, so the range is never handed out again.
+                Ok(Err(_)) if !mapped => self.gpu.host_visible.free(range),
+                Ok(Err(e)) => dev_err!(
+                    self.gpu.dev(),
+                    "resource {}: UNMAP_BLOB refused ({:?}): range {:#x} stays reserved\n",
+                    self.res_id(),
+                    e,
+                    range.start
+                ),
                 Err(e) => {
                     dev_err!(
                         self.gpu.dev(),
-                        "resource {}: UNMAP_BLOB failed: {:?}\n",
+                        "resource {}: UNMAP_BLOB got no answer: {:?}\n",
                         self.res_id(),
                         e
                     );
                     return Err(e);
                 }
             }
+            st.map = MapState::Unmapped;
         }
         if st.created {
+            // Any answer means the host processed it and holds nothing for this id.
             match q.command_teardown(&wire::encode_resource_unref(self.res_id())) {
-                Ok(()) | Err(ENODEV) => st.created = false,
+                Ok(_) => st.created = false,
+                Err(e) if e == ENODEV => st.created = false,
                 Err(e) => {
                     dev_err!(
                         self.gpu.dev(),
-                        "resource {}: UNREF failed: {:?}\n",
+                        "resource {}: RESOURCE_UNREF got no answer: {:?}\n",
                         self.res_id(),
                         e
                     );
@@ -313,9 +370,9 @@ impl gem::DriverObject for VirtGpuObject {
     type Driver = VirtGpuDrm;
     const FUNCS: &'static gem::Funcs<Self> = &OBJECT_FUNCS;
 
-    fn release(obj: &VgObject) -> Result {
-        let r = obj.release_host();
-        obj.gpu.objects.remove(obj.res_id());
+    fn release(&self) -> Result {
+        let r = self.release_host();
+        self.gpu.objects.remove(self.res_id());
         r
     }
 
@@ -327,15 +384,19 @@ impl gem::DriverObject for VirtGpuObject {
         file.data().detach(obj)
     }
 
-    fn mmap(obj: &VgObject, vma: &VmaNew) -> Result {
+    fn mmap(m: &Mmap<'_, Self>) -> Result {
+        let obj = m.obj();
         if obj.kind.has_pages() {
-            return obj.mmap_shmem(vma);
+            return m.map_shmem();
         }
+        let off = u64::try_from(m.offset()?).map_err(|_| EINVAL)?;
         let (phys, mode) = obj.host_window()?;
-        // SAFETY: `phys` is the object's range of the host-visible region, device memory
-        // that stays reserved for it (and mapped by the host) until the object is
-        // released, which cannot happen while the vma holds its reference.
-        unsafe { vma.remap_io(phys, mm_mode(mode)) }
+        let phys = phys.checked_add(off).ok_or(EINVAL)?;
+        // SAFETY: `phys` is inside the object's range of the host-visible region (the
+        // offset and length were checked against the object's size), device memory that
+        // stays reserved for it (and mapped by the host) until the object is released,
+        // which cannot happen while the vma holds its reference.
+        unsafe { m.vma().remap_io(phys, mm_mode(mode)) }
     }
 
     fn vmap_io(obj: &VgObject) -> Result<(u64, mm::CacheMode)> {
@@ -379,16 +440,16 @@ pub(crate) struct ObjectInfo {
     pub(crate) mapping: Option<HostMapping>,
 }
 
-/// The device's live objects, for debugfs (sorted by resource id).
+/// The device's live objects, for debugfs, by resource id.
 #[pin_data]
 pub(crate) struct ObjectList {
     #[pin]
-    list: Mutex<KVec<ObjectInfo>>,
+    list: Mutex<RBTree<u32, ObjectInfo>>,
 }
 
 impl ObjectList {
     pub(crate) fn new() -> impl PinInit<Self> {
-        pin_init!(Self { list <- new_mutex!(KVec::new(), "virtgpu_objects") })
+        pin_init!(Self { list <- new_mutex!(RBTree::new(), "virtgpu_objects") })
     }
 
     fn info(obj: &VgObject) -> ObjectInfo {
@@ -403,34 +464,30 @@ impl ObjectList {
     /// Lists `obj` (once the host created it).
     pub(crate) fn insert(&self, obj: &VgObject) -> Result {
         let info = Self::info(obj);
-        let mut l = self.list.lock();
-        let pos = l
-            .iter()
-            .position(|i| i.res_id > info.res_id)
-            .unwrap_or(l.len());
-        l.reserve(1, GFP_KERNEL)?;
-        l.insert_within_capacity(pos, info).map_err(|_| EINVAL)
+        self.list
+            .lock()
+            .try_create_and_insert(info.res_id, info, GFP_KERNEL)?;
+        Ok(())
     }
 
     /// Refreshes the entry of `obj` (e.g. after MAP_BLOB).
     pub(crate) fn update(&self, obj: &VgObject) {
         let info = Self::info(obj);
-        let mut l = self.list.lock();
-        if let Some(i) = l.iter_mut().find(|i| i.res_id == info.res_id) {
+        if let Some(i) = self.list.lock().get_mut(&info.res_id) {
             *i = info;
         }
     }
 
     pub(crate) fn remove(&self, res_id: u32) {
-        self.list.lock().retain(|i| i.res_id != res_id);
+        self.list.lock().remove(&res_id);
     }
 
-    /// A snapshot of the list.
-    pub(crate) fn snapshot(&self) -> Result<KVec<ObjectInfo>> {
+    /// A snapshot of the list, in resource id order.
+    pub(crate) fn snapshot(&self) -> Result<KVVec<ObjectInfo>> {
         let l = self.list.lock();
-        let mut v = KVec::with_capacity(l.len(), GFP_KERNEL)?;
-        for i in l.iter() {
-            v.push(*i, GFP_KERNEL)?;
+        let mut v = KVVec::new();
+        for (_, i) in l.iter() {
+            v.push(*i, GFP_KERNEL | __GFP_NOWARN)?;
         }
         Ok(v)
     }

@@ -12,10 +12,9 @@ use crate::ext::{
 };
 use crate::new_spinlock_irq;
 use kernel::{
-    new_condvar,
     prelude::*,
-    sync::{Arc, CondVar},
-    time::msecs_to_jiffies,
+    sync::Arc,
+    time::{delay::fsleep, msecs_to_jiffies, Delta},
 };
 
 /// The virtqueue type of our queues.
@@ -131,9 +130,6 @@ struct QueueInner {
 pub(crate) struct CmdQueue {
     #[pin]
     inner: SpinLockIrq<QueueInner>,
-    /// Signalled when descriptors are freed, for submitters that found the ring full.
-    #[pin]
-    space: CondVar,
 }
 
 impl CmdQueue {
@@ -143,7 +139,6 @@ impl CmdQueue {
         Arc::pin_init(
             pin_init!(Self {
                 inner <- new_spinlock_irq!(QueueInner { vq: None }, "virtgpu_queue"),
-                space <- new_condvar!("virtgpu_queue_space"),
             }),
             GFP_KERNEL,
         )
@@ -154,16 +149,25 @@ impl CmdQueue {
         self.inner.lock().vq = Some(vq);
     }
 
-    /// Queues `req` and notifies the device. Sleeps while the ring is full.
+    /// Queues `req` and notifies the device. While the ring is full it polls for space,
+    /// without being interrupted, for at most [`CMD_TIMEOUT_MS`] (`ETIMEDOUT`): a device
+    /// that stopped answering must not hang its callers or the device's removal.
     pub(crate) fn submit(&self, req: &Arc<Request>) -> Result {
-        let mut g = self.inner.lock();
+        let mut waited = 0;
         loop {
+            let mut g = self.inner.lock();
             let vq = g.vq.as_mut().ok_or(ENODEV)?;
             match vq.add(req.clone()) {
                 Ok(()) => return Ok(()),
                 Err((e, _)) if e != ENOSPC => return Err(e),
-                Err(_) => self.space.wait(&mut g),
+                Err(_) => {}
             }
+            drop(g);
+            if waited >= CMD_TIMEOUT_MS {
+                return Err(ETIMEDOUT);
+            }
+            fsleep(Delta::from_millis(1));
+            waited += 1;
         }
     }
 
@@ -183,17 +187,17 @@ impl CmdQueue {
 
     /// Like [`CmdQueue::command`] for teardown: waits without being interrupted by signals.
     ///
-    /// `Ok` also when the device answered with an error: it has then processed the command
-    /// and holds nothing more because of it. `ENODEV`: the device is gone.
-    /// `ETIMEDOUT`: no answer, the device may still act on the object.
-    pub(crate) fn command_teardown(&self, cmd: &[u8]) -> Result {
+    /// `Ok(answer)` when the device answered (its verdict inside): it has processed the
+    /// command. `ENODEV`: the device is gone. `ETIMEDOUT`: no answer, the device may still
+    /// act on what the command was about.
+    pub(crate) fn command_teardown(
+        &self,
+        cmd: &[u8],
+    ) -> Result<core::result::Result<(), crate::proto::wire::RespError>> {
         let req = Request::new(cmd, crate::proto::wire::RESP_NODATA_SIZE)?;
         self.submit(&req)?;
         let resp = req.wait_uninterruptible(CMD_TIMEOUT_MS)?;
-        if let Err(e) = crate::proto::wire::decode_nodata(resp) {
-            pr_debug!("virtio_gpu_rs: teardown command answered {:?}\n", e);
-        }
-        Ok(())
+        Ok(crate::proto::wire::decode_nodata(resp))
     }
 
     /// Completes every request the device has returned. Interrupt context.
@@ -209,8 +213,6 @@ impl CmdQueue {
                 break;
             }
         }
-        drop(g);
-        self.space.notify_all();
     }
 
     /// Detaches the queue after the device was reset: completes used requests, fails the
@@ -225,7 +227,5 @@ impl CmdQueue {
                 req.finish(Err(ENODEV));
             }
         }
-        drop(g);
-        self.space.notify_all();
     }
 }

@@ -173,11 +173,17 @@ static bool memtype_is(const char *got, enum cache_mode m)
 
 	return m < CM_REFUSED && !strcmp(got, want[m]);
 #elif defined(__x86_64__)
+	/*
+	 * On x86 the PAT layer has the last word on MMIO: a WB request over a range whose
+	 * MTRR is UC (the q35 PCI hole, where the host-visible BAR lives) and a WC request
+	 * over a range with a conflicting memtype become UC-. Never anything more cached
+	 * than asked for, which is what matters for coherency.
+	 */
 	switch (m) {
 	case CM_CACHED:
-		return !strcmp(got, "wb");
+		return !strcmp(got, "wb") || !strcmp(got, "uc-");
 	case CM_WC:
-		return !strcmp(got, "wc");
+		return !strcmp(got, "wc") || !strcmp(got, "uc-");
 	case CM_UNCACHED: /* pgprot_noncached is UC- on x86 */
 		return !strcmp(got, "uc-") || !strcmp(got, "uc");
 	default:
@@ -428,7 +434,9 @@ TEST(ptprobe_reads_device_and_wc)
 #if defined(__aarch64__)
 		EXPECT_STREQ(i ? "normal-nc" : "device-ngnre", mt);
 #elif defined(__x86_64__)
-		EXPECT_TRUE(i ? !strcmp(mt, "wc") : (!strcmp(mt, "uc-") || !strcmp(mt, "uc")));
+		/* PAT may keep an existing UC- memtype of the BAR for the _wc mapping too. */
+		EXPECT_TRUE(i ? (!strcmp(mt, "wc") || !strcmp(mt, "uc-")) :
+				(!strcmp(mt, "uc-") || !strcmp(mt, "uc")));
 #endif
 		munmap(m, page_size());
 	}

@@ -71,12 +71,13 @@ pub const MAX_BACKING_SIZE: u64 = 1 << 30;
 pub const MAX_HOST_BLOB_SIZE: u64 = 1 << 38;
 
 /// Cap on an inline command stream (`cmd_size` of RESOURCE_CREATE_BLOB; EXECBUFFER's `size`
-/// should use the same): 4 MiB.
+/// should use the same): 1 MiB.
 ///
 /// Upstream has none and copies up to 4 GiB with `memdup_user`/`vmemdup_user`. Mesa's virgl
 /// winsys flushes at 65 K + 1 K dwords (260 KiB) and a blob's creation command is a few dozen
-/// bytes, so 4 MiB leaves a wide margin while keeping the copy an ordinary allocation.
-pub const MAX_CMD_SIZE: u32 = 4 << 20;
+/// bytes. The command and its header travel in one kmalloc'd buffer, which must stay well
+/// below the largest kmalloc (4 MiB with 4 KiB pages, where the page allocator warns).
+pub const MAX_CMD_SIZE: u32 = 1 << 20;
 
 /// Facts about the guest the size checks need, and the caps chosen for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
