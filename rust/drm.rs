@@ -263,9 +263,9 @@ impl<T: Driver> Registration<T> {
     /// (removed before the driver data is released).
     pub fn add_debugfs_x32(&self, name: &'static CStr, value: &core::sync::atomic::AtomicU32) {
         // SAFETY: `dev` is valid and its debugfs root exists from allocation on; `value`
-        // lives in `dev_private`, released only after the directory is removed. debugfs
-        // accesses the `u32` with plain loads and stores, which are no data race for the
-        // atomic's other users in practice (a word-sized, naturally aligned value).
+        // lives in `dev_private`, released only after the directory is removed. The file
+        // accesses the value with READ_ONCE/WRITE_ONCE, as atomics are in the kernel's
+        // memory model.
         unsafe {
             bindings::vgpu_helper_debugfs_create_x32(
                 name.as_char_ptr(),
@@ -275,7 +275,7 @@ impl<T: Driver> Registration<T> {
         }
     }
 
-    /// Adds a read-write debugfs file `name` showing and setting `value` (`Y`/`N`).
+    /// Adds a read-write debugfs file `name` showing and setting `value` (`0`/`1`).
     pub fn add_debugfs_bool(&self, name: &'static CStr, value: &core::sync::atomic::AtomicBool) {
         // SAFETY: As for `add_debugfs_x32`; `AtomicBool` has the layout of `bool`.
         unsafe {

@@ -289,14 +289,59 @@ void vgpu_helper_ida_init(struct ida *ida)
 	ida_init(ida);
 }
 
+/*
+ * Read-write debugfs files over values the Rust side accesses atomically: the file
+ * accesses them with READ_ONCE()/WRITE_ONCE() as well (debugfs_create_x32() and
+ * debugfs_create_bool() use plain loads and stores).
+ */
+static int vgpu_u32_get(void *data, u64 *val)
+{
+	*val = READ_ONCE(*(u32 *)data);
+	return 0;
+}
+
+static int vgpu_u32_set(void *data, u64 val)
+{
+	if (val > U32_MAX)
+		return -EINVAL;
+	WRITE_ONCE(*(u32 *)data, val);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(vgpu_x32_fops, vgpu_u32_get, vgpu_u32_set, "0x%08llx\n");
+
+static int vgpu_bool_get(void *data, u64 *val)
+{
+	*val = READ_ONCE(*(bool *)data);
+	return 0;
+}
+
+static int vgpu_bool_set(void *data, u64 val)
+{
+	if (val > 1)
+		return -EINVAL;
+	WRITE_ONCE(*(bool *)data, val);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(vgpu_bool_fops, vgpu_bool_get, vgpu_bool_set, "%llu\n");
+
 void vgpu_helper_debugfs_create_x32(const char *name, struct dentry *parent, u32 *value)
 {
-	debugfs_create_x32(name, 0600, parent, value);
+	debugfs_create_file_unsafe(name, 0600, parent, value, &vgpu_x32_fops);
 }
 
 void vgpu_helper_debugfs_create_bool(const char *name, struct dentry *parent, bool *value)
 {
-	debugfs_create_bool(name, 0600, parent, value);
+	debugfs_create_file_unsafe(name, 0600, parent, value, &vgpu_bool_fops);
+}
+
+/* The pgprot a shared read-write user mapping with memory type @mode gets. */
+u64 vgpu_helper_cache_mode_pgprot(unsigned int mode)
+{
+	pgprot_t prot = vm_get_page_prot(VM_READ | VM_WRITE | VM_SHARED);
+
+	if (vgpu_cache_prot(mode, &prot))
+		return 0;
+	return (u64)pgprot_val(prot);
 }
 
 /* The current task's name, NUL-terminated, into a buffer of TASK_COMM_LEN (16) bytes. */

@@ -79,4 +79,5 @@ void vgpu_helper_iosys_map_set_vaddr_iomem(struct iosys_map *map, void __iomem *
 void __iomem *vgpu_helper_iosys_map_vaddr_iomem(const struct iosys_map *map);
 unsigned long vgpu_helper_drm_gem_vma_pgoff(struct drm_gem_object *obj,
 					    const struct vm_area_struct *vma);
+u64 vgpu_helper_cache_mode_pgprot(unsigned int mode);
 #endif

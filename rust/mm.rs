@@ -24,6 +24,15 @@ pub enum CacheMode {
     Uncached = 2,
 }
 
+impl CacheMode {
+    /// The pgprot bits a shared read-write user mapping of this memory type gets (what
+    /// [`VmaNew::remap_io`] installs), for diagnostics.
+    pub fn user_pgprot(self) -> u64 {
+        // SAFETY: Computes a value; no state is touched.
+        unsafe { bindings::vgpu_helper_cache_mode_pgprot(self as u32) }
+    }
+}
+
 /// A vma being set up by an `mmap` handler (`struct vm_area_struct`).
 ///
 /// # Invariants

@@ -73,7 +73,7 @@ fn show_host_visible(dev: &Device<VirtGpuDrm>, m: &SeqFile) -> Result {
 }
 
 /// One line per live object: resource id, kind, size, and for host blobs the region
-/// range, the host's map_info and the memory type guest mappings get.
+/// range, the host's map_info, the memory type guest mappings get and its user pgprot.
 fn show_objects(dev: &Device<VirtGpuDrm>, m: &SeqFile) -> Result {
     let list = dev.data().objects.snapshot()?;
     for o in list.iter() {
@@ -85,17 +85,34 @@ fn show_objects(dev: &Device<VirtGpuDrm>, m: &SeqFile) -> Result {
             o.size
         );
         match o.mapping {
-            Some(h) => seq_print!(
-                m,
-                "hv={:#x}+{:#x} map_info={:#x} mode={}\n",
-                h.range.start,
-                h.range.len,
-                h.map_info,
-                h.mode.map_or("refused", |c| c.name())
-            ),
-            None => seq_print!(m, "hv=- map_info=- mode=-\n"),
+            Some(h) => {
+                seq_print!(
+                    m,
+                    "hv={:#x}+{:#x} map_info={:#x} mode={}",
+                    h.range.start,
+                    h.range.len,
+                    h.map_info,
+                    h.mode.map_or("refused", |c| c.name())
+                );
+                match h.mode {
+                    Some(c) => seq_print!(
+                        m,
+                        " pgprot={:#x}\n",
+                        crate::object::mm_mode(c).user_pgprot()
+                    ),
+                    None => seq_print!(m, " pgprot=-\n"),
+                }
+            }
+            None => seq_print!(m, "hv=- map_info=- mode=- pgprot=-\n"),
         }
     }
     seq_print!(m, "objects: {}\n", list.len());
+    seq_print!(
+        m,
+        "resource ids: {}\n",
+        dev.data()
+            .live_res_ids
+            .load(core::sync::atomic::Ordering::Relaxed)
+    );
     Ok(())
 }

@@ -44,6 +44,9 @@ pub(crate) struct VirtGpu {
     pub(crate) res_ids: Ida,
     /// Where the cyclic search for the next resource id starts.
     pub(crate) next_res_id: core::sync::atomic::AtomicU32,
+    /// Resource ids currently allocated (debugfs): objects plus ids leaked to a host
+    /// that never answered.
+    pub(crate) live_res_ids: core::sync::atomic::AtomicU32,
     #[pin]
     pub(crate) ctx_ids: Ida,
     #[pin]
@@ -184,6 +187,7 @@ impl VirtGpuVirtio {
                 host_visible <- HostVisible::new(cfg.host_visible, hv_align),
                 res_ids <- Ida::new(),
                 next_res_id: core::sync::atomic::AtomicU32::new(1),
+                live_res_ids: core::sync::atomic::AtomicU32::new(0),
                 ctx_ids <- Ida::new(),
                 objects <- ObjectList::new(),
             }),

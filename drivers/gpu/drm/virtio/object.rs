@@ -99,6 +99,7 @@ impl ResId {
         }?;
         gpu.next_res_id
             .store(if id == MAX { 1 } else { id + 1 }, Ordering::Relaxed);
+        gpu.live_res_ids.fetch_add(1, Ordering::Relaxed);
         Ok(Self {
             gpu: gpu.clone(),
             id,
@@ -109,6 +110,7 @@ impl ResId {
 impl Drop for ResId {
     fn drop(&mut self) {
         self.gpu.res_ids.free(self.id);
+        self.gpu.live_res_ids.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -406,7 +408,7 @@ impl gem::DriverObject for VirtGpuObject {
 }
 
 /// The one cache-mode decision, in the memory-management layer's terms.
-fn mm_mode(mode: CacheMode) -> mm::CacheMode {
+pub(crate) fn mm_mode(mode: CacheMode) -> mm::CacheMode {
     match mode {
         CacheMode::Cached => mm::CacheMode::Cached,
         CacheMode::WriteCombine => mm::CacheMode::WriteCombine,
