@@ -122,7 +122,10 @@ def parse_section(prefix, kind, lines):
             add("PASS", f"{prefix}/{test}")
         else:
             add("FAIL", f"{prefix}/{test}")
-    if count == 0:
+    if count == 0 and plan == 0:
+        # A harness filter (VGPU_ARGS=-t,NAME) selected none of this program's tests.
+        add("SKIP", prefix, "no tests selected (plan 1..0)")
+    elif count == 0:
         add("FAIL", prefix, "no results (crashed or did not run)")
     elif plan is not None and count < plan:
         add("FAIL", f"{prefix}/incomplete", f"{count} of {plan} planned tests reported")

@@ -196,5 +196,18 @@ class ParseResults(unittest.TestCase):
         self.assertEqual(r["g/kunit-x"], "FAIL")
 
 
+    def test_empty_plan_is_a_skip(self):
+        # A harness filter can leave one of several programs with nothing to run.
+        rc, r = run("VGPU-SECTION-BEGIN tap objects\nTAP version 13\n1..0\n"
+                    "VGPU-SECTION-END objects\nVGPU-GUEST-DONE rc=0\n")
+        self.assertEqual(r["g/objects"], "SKIP")
+        self.assertEqual(rc, 0)
+
+    def test_missing_plan_and_results_fails(self):
+        rc, r = run("VGPU-SECTION-BEGIN tap objects\nTAP version 13\n"
+                    "VGPU-SECTION-END objects\nVGPU-GUEST-DONE rc=0\n")
+        self.assertEqual(r["g/objects"], "FAIL")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -3,8 +3,9 @@
  * virtio_gpu_rs objects: RESOURCE_CREATE, RESOURCE_INFO, MAP and mmap, TRANSFER_*, WAIT,
  * CONTEXT_INIT, RESOURCE_CREATE_BLOB and GEM_CLOSE, with upstream's errnos; the contents
  * of guest objects and host blobs; the memory type each mapping really got, read from its
- * page-table entry through the vgpu_ptprobe module; the driver's debugfs views of objects
- * and of the host-visible region.
+ * page-table entry through the vgpu_ptprobe module, and of the driver's kernel mappings
+ * (vmap through an exported dma-buf) read from the kernel's page-table dump; the driver's
+ * debugfs views of objects and of the host-visible region.
  *
  * VGPU_GPU=2d|gl names the device configuration. Host blobs need the GL device (virgl,
  * resource_blob, host_visible); on the 2D device those tests skip and say so.
@@ -288,6 +289,21 @@ static long obj_count(void)
  * Objects go away once the host answered their unref: poll the count for up to 5 s.
  * Returns the last count seen.
  */
+/* "resource ids: N" from debugfs: ids allocated, whether or not their object is listed. */
+static long res_id_count(void)
+{
+	char *buf = malloc(DBG_BUF), *p;
+	long n = -1;
+
+	if (buf && !vgpu_debugfs_read_all("virtio-gpu-objects", buf, DBG_BUF)) {
+		p = strstr(buf, "resource ids:");
+		if (p)
+			n = strtol(p + strlen("resource ids:"), NULL, 0);
+	}
+	free(buf);
+	return n;
+}
+
 static long obj_count_settle(long want)
 {
 	long n = obj_count();
@@ -357,6 +373,98 @@ static void get_features(int fd, struct features *f)
 	f->cross_device = vgpu_getparam(fd, VIRTGPU_PARAM_CROSS_DEVICE) == 1;
 	f->capsets = vgpu_getparam(fd, VIRTGPU_PARAM_SUPPORTED_CAPSET_IDs);
 	f->blob_alignment = vgpu_getparam(fd, VIRTGPU_PARAM_BLOB_ALIGNMENT);
+}
+
+/* ---- kernel mappings (vmap through a dma-buf), read from the kernel's page tables ---- */
+
+#define KPT_MAX 16
+
+/* PRIME export of @bo as a read-write dma-buf: its fd, or -errno. */
+static int export_bo(int fd, uint32_t bo)
+{
+	struct drm_prime_handle exp = { .handle = bo, .flags = O_RDWR | O_CLOEXEC };
+	int ret = vgpu_ioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &exp);
+
+	return ret ? ret : exp.fd;
+}
+
+/* The kernel page-table dump is there and decodable here: 0, or the test skips or fails. */
+static int need_kernel_pt(struct __test_metadata *_metadata)
+{
+	int ret = vgpu_kernel_pt_usable();
+
+	if (ret == -EOPNOTSUPP)
+		SKIP(return ret, "kernel page-table dump not decodable here (x86: PAT off)");
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s (CONFIG_PTDUMP_DEBUGFS=y is in common.config)",
+				 VGPU_KPT_FILE, strerror(-ret));
+	return ret;
+}
+
+/*
+ * The kernel mapping [@vaddr, @vaddr + @len) as the kernel's page tables have it: covered
+ * by present entries, all of the memory type @mode requires.
+ */
+static void check_kernel_mapping(struct __test_metadata *_metadata, unsigned long vaddr,
+				 size_t len, enum cache_mode mode)
+{
+	struct vgpu_kpt k[KPT_MAX];
+	unsigned long next = vaddr;
+	int n, i;
+
+	n = vgpu_kernel_pt(vaddr, len, k, KPT_MAX);
+	ASSERT_GE(n, 1) TH_LOG("%s has no line for %#lx: %s", VGPU_KPT_FILE, vaddr,
+			       n ? strerror(-n) : "no entry");
+	ASSERT_LE(n, KPT_MAX) TH_LOG("%d lines for %#lx + %#zx", n, vaddr, len);
+	for (i = 0; i < n; i++) {
+		TH_LOG("vmap %#lx + %#zx, %s: %s", vaddr, len, mode_names[mode], k[i].line);
+		EXPECT_LE(k[i].start, next) TH_LOG("hole before %#lx", k[i].start);
+		EXPECT_TRUE(k[i].present) TH_LOG("not present: %s", k[i].line);
+		EXPECT_TRUE(memtype_is(k[i].memtype, mode))
+		TH_LOG("expected %s, kernel page tables say %s", mode_names[mode], k[i].memtype);
+		next = k[i].end;
+	}
+	EXPECT_GE(next, vaddr + len) TH_LOG("mapped up to %#lx only", next);
+}
+
+/* After vunmap no entry is present over [@vaddr, @vaddr + @len) any more. */
+static void check_kernel_unmapped(struct __test_metadata *_metadata, unsigned long vaddr,
+				  size_t len)
+{
+	struct vgpu_kpt k[KPT_MAX];
+	int n, i;
+
+	n = vgpu_kernel_pt(vaddr, len, k, KPT_MAX);
+	ASSERT_GE(n, 0) TH_LOG("%s: %s", VGPU_KPT_FILE, strerror(-n));
+	for (i = 0; i < n && i < KPT_MAX; i++)
+		EXPECT_FALSE(k[i].present) TH_LOG("still mapped after vunmap: %s", k[i].line);
+}
+
+/*
+ * Exports @bo, vmaps the dma-buf through dma_buf_vmap() as an importer would, and checks
+ * the kernel mapping: present over the whole object, with @mode's memory type, iomem as
+ * @iomem says; then vunmaps it and checks the entries are gone.
+ */
+static void check_vmap(struct __test_metadata *_metadata, int fd, uint32_t bo, size_t size,
+		       enum cache_mode mode, bool iomem)
+{
+	struct vgpu_vmap v;
+	int dfd, pfd;
+
+	dfd = export_bo(fd, bo);
+	ASSERT_GE(dfd, 0) TH_LOG("PRIME export: %s", strerror(-dfd));
+	pfd = vgpu_ptprobe_vmap(dfd, false, &v);
+	ASSERT_GE(pfd, 0) TH_LOG("%s vmap: %s (the runner must insmod vgpu_ptprobe.ko)",
+				 VGPU_PTPROBE, strerror(-pfd));
+	EXPECT_EQ(0, v.ret) TH_LOG("dma_buf_vmap: %s", strerror(-v.ret));
+	if (!v.ret) {
+		EXPECT_EQ(iomem, v.iomem);
+		EXPECT_EQ(0, v.vaddr % page_size()) TH_LOG("vaddr %#lx", v.vaddr);
+		check_kernel_mapping(_metadata, v.vaddr, size, mode);
+	}
+	EXPECT_EQ(0, vgpu_ptprobe_vunmap(pfd));
+	if (!v.ret)
+		check_kernel_unmapped(_metadata, v.vaddr, size);
+	close(dfd);
 }
 
 /* ====================================================================================== */
@@ -698,6 +806,31 @@ TEST_F(obj, guest_mapping_is_cached)
 	EXPECT_TRUE(memtype_is(mt, CM_CACHED)) TH_LOG("%s", line);
 	munmap(p, 32 * 32 * 4);
 	EXPECT_EQ(0, vgpu_gem_close(self->fd, bo));
+}
+
+/*
+ * Kernel mappings of guest memory: a resource (and a guest blob with resource_blob),
+ * exported and vmapped through dma_buf_vmap() like an importer does, is mapped cached
+ * (vmap() of its shmem pages, in the vmalloc area), not as I/O memory. Read from the
+ * kernel's page-table dump.
+ */
+TEST_F(obj, guest_vmap_is_cached)
+{
+	const size_t size = 16 * page_size();
+	uint32_t bo;
+
+	if (need_kernel_pt(_metadata))
+		return;
+	ASSERT_EQ(0, create_2d(self->fd, 64, 64, &bo, NULL)); /* 16 KiB */
+	check_vmap(_metadata, self->fd, bo, 64 * 64 * 4, CM_CACHED, false);
+	EXPECT_EQ(0, vgpu_gem_close(self->fd, bo));
+	if (!self->f.blob)
+		return;
+	ASSERT_EQ(0, vgpu_guest_blob(self->fd, size, VIRTGPU_BLOB_FLAG_USE_MAPPABLE |
+				     VIRTGPU_BLOB_FLAG_USE_SHAREABLE, &bo, NULL));
+	check_vmap(_metadata, self->fd, bo, size, CM_CACHED, false);
+	EXPECT_EQ(0, vgpu_gem_close(self->fd, bo));
+	EXPECT_EQ(0, obj_count_settle(0));
 }
 
 /* 2D device: TRANSFER_TO_HOST of the whole resource, then WAIT. */
@@ -1056,6 +1189,7 @@ TEST_F_TIMEOUT(obj, stress_create_map_free, 600)
 	}
 	TH_LOG("resource ids %u..%u over 1000 cycles", first_res, max_res);
 	EXPECT_EQ(0, obj_count_settle(0)) TH_LOG("objects left after the loop");
+	EXPECT_EQ(0, res_id_count()) TH_LOG("resource ids left after the loop");
 	ASSERT_EQ(0, read_hostvis(0, &hv));
 	EXPECT_EQ(0, hv.ranges);
 	EXPECT_EQ(0, hv.allocated);
@@ -1276,6 +1410,7 @@ TEST_F_TIMEOUT(host, stress_create_map_free, 600)
 		ASSERT_EQ(0, vgpu_gem_close(self->fd, bo)) TH_LOG("cycle %u", i);
 	}
 	EXPECT_EQ(0, obj_count_settle(0));
+	EXPECT_EQ(0, res_id_count()) TH_LOG("resource ids left after the loop");
 	ASSERT_EQ(0, read_hostvis(0, &after));
 	EXPECT_EQ(before.ranges, after.ranges);
 	EXPECT_EQ(0, after.ranges);
@@ -1378,6 +1513,60 @@ TEST_F(mapinfo, pte_memtype)
 	EXPECT_EQ(0, obj_count_settle(0));
 	ASSERT_EQ(0, read_hostvis(res, &hv));
 	EXPECT_EQ(0, hv.ranges_of_res) TH_LOG("range of res %u not freed", res);
+}
+
+/*
+ * The kernel mapping of a host blob under an overridden map_info, made through a dma-buf
+ * as an importer would (dma_buf_vmap -> drm_gem_dmabuf_vmap -> the driver's vmap): the
+ * kernel's page tables give it the memory type the policy gives user mappings (arm64:
+ * MEM/NORMAL, MEM/NORMAL-NC, DEVICE/nGnRnE), as I/O memory. Four pages map with PTEs;
+ * 2 MiB, created first and so (today's placement) at the start of the empty region, is
+ * 2 MiB-aligned and maps as a block (PMD), whose attributes the kernel builds separately.
+ * An unknown value refuses the vmap with EINVAL; that case calls the exporter's op
+ * directly, since dma_buf_vmap() warns (WARN_ON_ONCE) on every failing exporter.
+ */
+TEST_F(mapinfo, vmap_memtype)
+{
+	const size_t sizes[] = { 2 << 20, 4 * page_size() };
+	/* A refused blob has no mapping to look at: only the small one. */
+	unsigned int i, first = variant->mode == CM_REFUSED ? 1 : 0;
+	uint32_t bo[2], res[2];
+	struct vgpu_vmap v;
+	struct hostvis hv;
+	int dfd, pfd, ret;
+
+	ASSERT_EQ(variant->mode, policy(variant->map_info));
+	if (variant->mode != CM_REFUSED && need_kernel_pt(_metadata))
+		return;
+	for (i = first; i < 2; i++) {
+		ret = host_blob(self->fd, sizes[i], VIRTGPU_BLOB_FLAG_USE_MAPPABLE, &bo[i],
+				&res[i]);
+		ASSERT_EQ(0, ret) TH_LOG("host blob %u: %s", i, strerror(-ret));
+	}
+	ASSERT_EQ(0, vgpu_debugfs_write(OVERRIDE_ENABLE, "0"));
+	if (variant->mode == CM_REFUSED) {
+		dfd = export_bo(self->fd, bo[1]);
+		ASSERT_GE(dfd, 0) TH_LOG("PRIME export: %s", strerror(-dfd));
+		pfd = vgpu_ptprobe_vmap(dfd, true, &v);
+		ASSERT_GE(pfd, 0) TH_LOG("%s vmap-op: %s", VGPU_PTPROBE, strerror(-pfd));
+		EXPECT_EQ(-EINVAL, v.ret) TH_LOG("map_info %#x: vmap gave %d (vaddr %#lx)",
+						 variant->map_info, v.ret, v.vaddr);
+		if (v.ret)
+			close(pfd);
+		else
+			EXPECT_EQ(0, vgpu_ptprobe_vunmap(pfd));
+		close(dfd);
+	} else {
+		for (i = first; i < 2; i++)
+			check_vmap(_metadata, self->fd, bo[i], sizes[i], variant->mode, true);
+	}
+	for (i = first; i < 2; i++)
+		ASSERT_EQ(0, vgpu_gem_close(self->fd, bo[i]));
+	EXPECT_EQ(0, obj_count_settle(0)) TH_LOG("the dma-buf kept an object alive");
+	for (i = first; i < 2; i++) {
+		ASSERT_EQ(0, read_hostvis(res[i], &hv));
+		EXPECT_EQ(0, hv.ranges_of_res) TH_LOG("range of res %u not freed", res[i]);
+	}
 }
 
 TEST_HARNESS_MAIN

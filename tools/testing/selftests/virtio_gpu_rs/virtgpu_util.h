@@ -285,4 +285,210 @@ static inline int vgpu_pte_memtype(const void *addr, char *out, size_t len)
 	return 0;
 }
 
+/* ---- kernel mappings of dma-bufs (vgpu_ptprobe) and the kernel's page-table dump ---- */
+
+struct vgpu_vmap {
+	unsigned long vaddr;
+	int iomem;
+	int ret; /* 0 or the vmap's -errno */
+};
+
+/*
+ * Asks vgpu_ptprobe to vmap dma-buf @dmabuf_fd (an fd of this process): through
+ * dma_buf_vmap_unlocked() like an importer, or with @by_op through the exporter's vmap op
+ * directly (no kernel warning when the exporter refuses). The outcome goes to @v. Returns
+ * the probe's fd, which holds the mapping until vgpu_ptprobe_vunmap() or close(), or
+ * -errno if the probe could not try (module not loaded: -ENOENT; not a dma-buf).
+ */
+static inline int vgpu_ptprobe_vmap(int dmabuf_fd, bool by_op, struct vgpu_vmap *v)
+{
+	int fd = open(VGPU_PTPROBE, O_RDWR | O_CLOEXEC), ret = 0;
+	char cmd[32], line[128];
+	ssize_t n;
+
+	memset(v, 0, sizeof(*v));
+	if (fd < 0)
+		return -errno;
+	snprintf(cmd, sizeof(cmd), "%s %d", by_op ? "vmap-op" : "vmap", dmabuf_fd);
+	if (pwrite(fd, cmd, strlen(cmd), 0) < 0) {
+		ret = -errno;
+	} else {
+		n = pread(fd, line, sizeof(line) - 1, 0);
+		if (n < 0) {
+			ret = -errno;
+		} else {
+			line[n] = 0;
+			if (sscanf(line, "vaddr=%lx iomem=%d ret=%d", &v->vaddr, &v->iomem,
+				   &v->ret) != 3)
+				ret = -EPROTO;
+		}
+	}
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* Drops the vmap probe fd @pfd holds and closes it; 0 or the write's -errno. */
+static inline int vgpu_ptprobe_vunmap(int pfd)
+{
+	int ret = pwrite(pfd, "vunmap", 6, 0) < 0 ? -errno : 0;
+
+	close(pfd);
+	return ret;
+}
+
+/* One line of the kernel page-table dump: a run of entries with the same attributes. */
+struct vgpu_kpt {
+	unsigned long start, end;	/* [start, end) */
+	char level[8];			/* arm64 PGD..PTE, x86 pgd..pte */
+	bool present;
+	char memtype[16];		/* vgpu_pte_memtype()'s names; "none" if not present */
+	char line[256];
+};
+
+#if defined(__aarch64__)
+#define VGPU_KPT_FILE "/sys/kernel/debug/kernel_page_tables"
+
+/* arch/arm64/mm/ptdump.c: the AttrIndx names, and " F" for an invalid entry. */
+static inline int vgpu_kpt_attrs(char *attrs, struct vgpu_kpt *k)
+{
+	static const struct { const char *dump, *name; } mt[] = {
+		{ "MEM/NORMAL", "normal" }, { "MEM/NORMAL-NC", "normal-nc" },
+		{ "MEM/NORMAL-TAGGED", "normal-tagged" }, { "DEVICE/nGnRnE", "device-ngnrne" },
+		{ "DEVICE/nGnRE", "device-ngnre" },
+	};
+	char *tok, *save;
+	bool any = false, invalid = false;
+	unsigned int i;
+
+	snprintf(k->memtype, sizeof(k->memtype), "unknown");
+	for (tok = strtok_r(attrs, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		any = true;
+		if (!strcmp(tok, "F"))
+			invalid = true;
+		for (i = 0; i < sizeof(mt) / sizeof(mt[0]); i++)
+			if (!strcmp(tok, mt[i].dump))
+				snprintf(k->memtype, sizeof(k->memtype), "%s", mt[i].name);
+	}
+	/* An empty entry prints no attributes at all. */
+	k->present = any && !invalid;
+	return 0;
+}
+#elif defined(__x86_64__)
+#define VGPU_KPT_FILE "/sys/kernel/debug/page_tables/kernel"
+
+/*
+ * arch/x86/mm/dump_pagetables.c prints PWT, PCD and PAT; their meaning is the PAT MSR's.
+ * Linux programs WB WC UC- UC WB WP UC- WT when PAT is enabled (then pat_memtype_list
+ * exists), except on CPUs with PAT errata that QEMU does not model. Without PAT the
+ * firmware's table (unknown here) applies: -EOPNOTSUPP.
+ */
+static inline int vgpu_kpt_attrs(char *attrs, struct vgpu_kpt *k)
+{
+	static const char *const pat[8] = { "wb", "wc", "uc-", "uc", "wb", "wp", "uc-", "wt" };
+	unsigned int idx = 0;
+	char *tok, *save;
+
+	if (access("/sys/kernel/debug/x86/pat_memtype_list", F_OK))
+		return -EOPNOTSUPP;
+	k->present = false;
+	for (tok = strtok_r(attrs, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		if (!strcmp(tok, "RW") || !strcmp(tok, "ro"))
+			k->present = true;
+		else if (!strcmp(tok, "PWT"))
+			idx |= 1;
+		else if (!strcmp(tok, "PCD"))
+			idx |= 2;
+		else if (!strcmp(tok, "PAT"))
+			idx |= 4;
+	}
+	snprintf(k->memtype, sizeof(k->memtype), "%s", pat[idx]);
+	return 0;
+}
+#endif
+
+/*
+ * 0 if the kernel page-table dump exists and this architecture's lines can be decoded;
+ * -EOPNOTSUPP if they cannot (x86 without PAT, other architectures), else -errno of the
+ * file (-ENOENT: a kernel without CONFIG_PTDUMP_DEBUGFS).
+ */
+static inline int vgpu_kernel_pt_usable(void)
+{
+#if defined(__x86_64__)
+	if (access("/sys/kernel/debug/x86/pat_memtype_list", F_OK))
+		return -EOPNOTSUPP;
+#endif
+#ifdef VGPU_KPT_FILE
+	return access(VGPU_KPT_FILE, R_OK) ? -errno : 0;
+#else
+	return -EOPNOTSUPP;
+#endif
+}
+
+/*
+ * The lines of the kernel page-table dump (CONFIG_PTDUMP_DEBUGFS) that overlap
+ * [@addr, @addr + @len), in address order, at most @max of them into @k. Returns how many
+ * lines overlap (more than @max possible), or -errno: -ENOENT without the dump file,
+ * -EOPNOTSUPP where the dump cannot be decoded.
+ */
+static inline int vgpu_kernel_pt(unsigned long addr, unsigned long len, struct vgpu_kpt *k,
+				 int max)
+{
+#ifdef VGPU_KPT_FILE
+	char line[512], attrs[512];
+	struct vgpu_kpt cur;
+	int n = 0, ret = 0, off;
+	FILE *f = fopen(VGPU_KPT_FILE, "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		memset(&cur, 0, sizeof(cur));
+		/* "0x<start>-0x<end>   <size><unit> <level> <attributes...>" (arm64) */
+		/* "0x<start>-0x<end>   <size><unit> <attributes...> <level>" (x86) */
+		off = -1;
+		if (sscanf(line, "0x%lx-0x%lx %*s %n", &cur.start, &cur.end, &off) < 2 || off < 0)
+			continue; /* markers, "... entries skipped ..." */
+		if (cur.end <= addr || cur.start >= addr + len)
+			continue;
+		snprintf(cur.line, sizeof(cur.line), "%.*s", (int)sizeof(cur.line) - 1, line);
+		snprintf(attrs, sizeof(attrs), "%s", line + off);
+#if defined(__aarch64__)
+		{
+			char *sp = attrs + strcspn(attrs, " ");
+
+			snprintf(cur.level, sizeof(cur.level), "%.*s",
+				 (int)(sp - attrs) < 7 ? (int)(sp - attrs) : 7, attrs);
+			memmove(attrs, sp, strlen(sp) + 1);
+		}
+#else
+		{
+			char *last = strrchr(attrs, ' ');
+
+			snprintf(cur.level, sizeof(cur.level), "%.7s", last ? last + 1 : attrs);
+			if (last)
+				*last = 0;
+			else
+				attrs[0] = 0;
+		}
+#endif
+		ret = vgpu_kpt_attrs(attrs, &cur);
+		if (ret)
+			break;
+		if (!cur.present)
+			snprintf(cur.memtype, sizeof(cur.memtype), "none");
+		if (n < max)
+			k[n] = cur;
+		n++;
+	}
+	fclose(f);
+	return ret ? ret : n;
+#else
+	return -EOPNOTSUPP;
+#endif
+}
+
 #endif

@@ -19,9 +19,28 @@
  * entry for a page-sized leaf). Other vmas are walked by hand: pte_offset_map_lock() is
  * not exported to modules, so the PTE is read locklessly under RCU the way GUP-fast does,
  * with mmap_lock held for read so that the vma and its upper tables stay put.
+ *
+ * Kernel mappings of dma-bufs, for tests that look the address up in the kernel's own
+ * page-table dump (CONFIG_PTDUMP_DEBUGFS; init_mm is not exported, so this module cannot
+ * walk the kernel tables itself). Commands written to the same file:
+ *
+ *   vmap <fd>      dma_buf_vmap_unlocked() of dma-buf <fd> of the writing process, what
+ *                  an importer calls;
+ *   vmap-op <fd>   the exporter's dma_buf_ops.vmap under the reservation lock: the same
+ *                  path minus dma_buf_vmap()'s sharing count and its WARN_ON_ONCE() on
+ *                  failure, for vmaps a test expects the exporter to refuse;
+ *   vunmap         undoes the vmap this file holds (write fails with ENOENT if none).
+ *
+ * After a vmap command, a read returns "vaddr=0x... iomem=<0|1> ret=<0|-errno>"; on
+ * success the file keeps the dma-buf reference and the mapping until vunmap or until it
+ * is closed. One vmap per open file (EBUSY); a bad fd fails the write (EBADF, EINVAL).
  */
 #include <linux/debugfs.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-resv.h>
+#include <linux/err.h>
 #include <linux/fs.h>
+#include <linux/iosys-map.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -38,9 +57,12 @@
 #define PTPROBE_LINE 160
 
 struct ptprobe_file {
-	struct mutex lock; /* serialises write (which fills line) against read */
+	struct mutex lock; /* serialises commands (which fill line) against each other and reads */
 	char line[PTPROBE_LINE];
 	size_t len;
+	struct dma_buf *dmabuf; /* held from a successful vmap until vunmap or release */
+	struct iosys_map map;
+	bool by_op; /* mapped through the exporter's op rather than dma_buf_vmap() */
 };
 
 struct ptprobe_leaf {
@@ -191,34 +213,116 @@ static int ptprobe_lookup(unsigned long addr, struct ptprobe_leaf *l)
 	return ret;
 }
 
+/* Drops the vmap and the dma-buf reference @pf holds; pf->lock held (or @pf released). */
+static void ptprobe_vunmap(struct ptprobe_file *pf)
+{
+	struct dma_buf *dmabuf = pf->dmabuf;
+
+	if (pf->by_op) {
+		if (dmabuf->ops->vunmap) {
+			dma_resv_lock(dmabuf->resv, NULL);
+			dmabuf->ops->vunmap(dmabuf, &pf->map);
+			dma_resv_unlock(dmabuf->resv);
+		}
+	} else {
+		dma_buf_vunmap_unlocked(dmabuf, &pf->map);
+	}
+	dma_buf_put(dmabuf);
+	pf->dmabuf = NULL;
+	iosys_map_clear(&pf->map);
+}
+
+/*
+ * vmap of dma-buf @fd of the current process; the outcome goes to pf->line. Fails only
+ * for a file that holds a vmap already or an @fd that is no dma-buf. pf->lock held.
+ */
+static int ptprobe_vmap(struct ptprobe_file *pf, int fd, bool by_op)
+{
+	struct dma_buf *dmabuf;
+	struct iosys_map map;
+	unsigned long vaddr = 0;
+	int ret;
+
+	if (pf->dmabuf)
+		return -EBUSY;
+	dmabuf = dma_buf_get(fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	iosys_map_clear(&map);
+	if (!by_op) {
+		ret = dma_buf_vmap_unlocked(dmabuf, &map);
+	} else if (!dmabuf->ops->vmap) {
+		ret = -EINVAL; /* what dma_buf_vmap() answers, without a warning either */
+	} else {
+		dma_resv_lock(dmabuf->resv, NULL);
+		ret = dmabuf->ops->vmap(dmabuf, &map);
+		dma_resv_unlock(dmabuf->resv);
+	}
+	if (ret) {
+		dma_buf_put(dmabuf);
+	} else {
+		pf->dmabuf = dmabuf;
+		pf->map = map;
+		pf->by_op = by_op;
+		vaddr = map.is_iomem ? (__force unsigned long)map.vaddr_iomem :
+				       (unsigned long)map.vaddr;
+	}
+	pf->len = scnprintf(pf->line, sizeof(pf->line), "vaddr=0x%lx iomem=%d ret=%d\n",
+			    vaddr, !ret && map.is_iomem, ret);
+	return 0;
+}
+
+static int ptprobe_user_addr(struct ptprobe_file *pf, unsigned long addr)
+{
+	struct ptprobe_leaf l = { };
+	int ret = ptprobe_lookup(addr, &l);
+
+	if (ret)
+		return ret;
+	pf->len = scnprintf(pf->line, sizeof(pf->line),
+			    "addr=0x%lx pte=0x%llx pfn=0x%lx memtype=%s valid=%d\n", addr,
+			    (unsigned long long)l.raw, l.pfn,
+			    l.valid ? ptprobe_memtype(&l) : "none", l.valid);
+	return 0;
+}
+
 static ssize_t ptprobe_write(struct file *file, const char __user *ubuf, size_t count,
 			     loff_t *ppos)
 {
 	struct ptprobe_file *pf = file->private_data;
-	struct ptprobe_leaf l = { };
 	unsigned long addr;
-	char buf[32];
-	int ret;
+	char buf[32], *cmd;
+	int ret, fd;
 
 	if (count == 0 || count >= sizeof(buf))
 		return -EINVAL;
 	if (copy_from_user(buf, ubuf, count))
 		return -EFAULT;
 	buf[count] = 0;
-	ret = kstrtoul(strim(buf), 0, &addr);
-	if (ret)
-		return ret;
-	ret = ptprobe_lookup(addr, &l);
-	if (ret)
-		return ret;
+	cmd = strim(buf);
 
 	mutex_lock(&pf->lock);
-	pf->len = scnprintf(pf->line, sizeof(pf->line),
-			    "addr=0x%lx pte=0x%llx pfn=0x%lx memtype=%s valid=%d\n", addr,
-			    (unsigned long long)l.raw, l.pfn,
-			    l.valid ? ptprobe_memtype(&l) : "none", l.valid);
+	if (str_has_prefix(cmd, "vmap-op ")) {
+		ret = kstrtoint(cmd + strlen("vmap-op "), 0, &fd);
+		if (!ret)
+			ret = ptprobe_vmap(pf, fd, true);
+	} else if (str_has_prefix(cmd, "vmap ")) {
+		ret = kstrtoint(cmd + strlen("vmap "), 0, &fd);
+		if (!ret)
+			ret = ptprobe_vmap(pf, fd, false);
+	} else if (!strcmp(cmd, "vunmap")) {
+		ret = pf->dmabuf ? 0 : -ENOENT;
+		if (!ret) {
+			ptprobe_vunmap(pf);
+			pf->len = scnprintf(pf->line, sizeof(pf->line), "vunmap ret=0\n");
+		}
+	} else {
+		ret = kstrtoul(cmd, 0, &addr);
+		if (!ret)
+			ret = ptprobe_user_addr(pf, addr);
+	}
 	mutex_unlock(&pf->lock);
-	return count;
+	return ret ? ret : count;
 }
 
 static ssize_t ptprobe_read(struct file *file, char __user *ubuf, size_t count,
@@ -248,6 +352,8 @@ static int ptprobe_release(struct inode *inode, struct file *file)
 {
 	struct ptprobe_file *pf = file->private_data;
 
+	if (pf->dmabuf)
+		ptprobe_vunmap(pf);
 	mutex_destroy(&pf->lock);
 	kfree(pf);
 	return 0;
@@ -277,5 +383,6 @@ static void __exit ptprobe_exit(void)
 
 module_init(ptprobe_init);
 module_exit(ptprobe_exit);
-MODULE_DESCRIPTION("virtio_gpu_rs selftests: memory type of a user mapping, from its PTE");
+MODULE_DESCRIPTION("virtio_gpu_rs selftests: memory types from user PTEs, dma-buf vmaps");
 MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS("DMA_BUF");
