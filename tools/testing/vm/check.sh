@@ -9,6 +9,8 @@
 #
 # VGPU_GPUS="2d gl"   configurations to boot      VGPU_ARGS=-t,NAME   selftest filter
 # VGPU_CYCLES=10      insmod/rmmod leak cycles    logs: out/logs/
+# VGPU_DEBUG=1        also boot the debug kernel (KASAN, lockdep, ...; config/debug.config)
+#                     on the GL device (default on arm64); 0 skips it
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
@@ -55,6 +57,24 @@ for gpu in $gpus; do
 		> /dev/null 2> "$logs/qemu-$ARCH-$gpu.stderr" || echo "[check] QEMU exited with $?"
 	inputs+=("guest:$ARCH-$gpu:$logs/guest-$ARCH-$gpu.log")
 done
+
+# The same suites under a debug kernel: memory and locking errors in the driver's error
+# and teardown paths show up as KASAN, lockdep or DEBUG_OBJECTS reports in the log.
+debug_default=0; [ "$ARCH" = arm64 ] && debug_default=1
+if [ "${VGPU_DEBUG:-$debug_default}" = 1 ]; then
+	echo "[check] debug kernel (KASAN, lockdep)"
+	dkdir=$("$here/setup-kernel.sh" "$ARCH" debug)
+	dinitrd=$("$here/build-guest.sh" "$ARCH" "$dkdir" "$out/debug")
+	gpu=gl
+	echo "[check] guest $ARCH-debug/$gpu (log: $logs/guest-$ARCH-debug-$gpu.log)"
+	"$here/run-qemu.sh" --arch "$ARCH" --kernel "$dkdir/$KIMAGE" --initrd "$dinitrd" --gpu "$gpu" \
+		--timeout 1500 --append "vgpu.gpu=$gpu vgpu.run=/opt/vgpu/run-tests.sh vgpu.cycles=3${VGPU_ARGS:+ vgpu.args=$VGPU_ARGS}" \
+		--log "$logs/guest-$ARCH-debug-$gpu.log" \
+		> /dev/null 2> "$logs/qemu-$ARCH-debug-$gpu.stderr" || echo "[check] QEMU exited with $?"
+	inputs+=("guest:$ARCH-debug-$gpu:$logs/guest-$ARCH-debug-$gpu.log")
+	# Leave the tree's module built for the default kernel again.
+	make -s -C "$top" modules KDIR="$kdir" ARCH="$ARCH" > /dev/null || true
+fi
 
 python3 "$here/parse-results.py" "${inputs[@]}" | tee "$logs/summary.txt"
 exit "${PIPESTATUS[0]}"
