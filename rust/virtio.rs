@@ -286,6 +286,11 @@ impl DmaBuf {
             .is_ok()
     }
 
+    /// Undoes [`DmaBuf::claim`] when the queue did not take the buffer.
+    fn unclaim(&self) {
+        self.state.store(FRESH, Ordering::Release);
+    }
+
     fn sg(&self) -> Sg {
         // SAFETY: Only called for a claimed buffer: its bytes are a live kmalloc'ed
         // allocation that the request (kept alive by the queue's token) owns.
@@ -340,13 +345,14 @@ impl Sg {
 impl<T: VqRequest> Virtqueue<T> {
     /// Queues `req` (its out buffer, then its in buffer) and notifies the device.
     ///
-    /// On failure the request comes back: `ENOSPC` when the ring is full (retry later),
-    /// `EINVAL` if one of its buffers was already used.
+    /// On failure the request comes back unchanged: `ENOSPC` when the ring is full (retry
+    /// it later), `EINVAL` if one of its buffers was already used.
     pub fn add(&mut self, req: Arc<T>) -> core::result::Result<(), (Error, Arc<T>)> {
         if !req.out_buf().claim() {
             return Err((EINVAL, req));
         }
         if !req.in_buf().claim() {
+            req.out_buf().unclaim();
             return Err((EINVAL, req));
         }
         let mut out = req.out_buf().sg();
@@ -366,8 +372,15 @@ impl<T: VqRequest> Virtqueue<T> {
                 kernel::bindings::GFP_ATOMIC,
             )
         };
-        // SAFETY: On failure the queue did not take the token: reclaim its reference.
-        to_result(ret).map_err(|e| (e, unsafe { Arc::from_raw(token) }))?;
+        if let Err(e) = to_result(ret) {
+            // SAFETY: On failure the queue did not take the token: reclaim its reference.
+            let req = unsafe { Arc::from_raw(token) };
+            // Nothing reached the device: the buffers are fresh again, so a full ring
+            // (`ENOSPC`) can be retried with the same request.
+            req.out_buf().unclaim();
+            req.in_buf().unclaim();
+            return Err((e, req));
+        }
         // SAFETY: `self.vq` is a valid queue.
         unsafe { bindings::virtqueue_kick(self.vq) };
         Ok(())
