@@ -84,6 +84,12 @@ begin tap objects
 # shellcheck disable=SC2086
 $T/bin/virtgpu_objects $args
 end objects
+
+# 4c. Random arguments on live, closed and made-up handles, from two files.
+begin tap randioctl
+# shellcheck disable=SC2086
+$T/bin/virtgpu_randioctl $args
+end randioctl
 # A test killed by its timeout skips its teardown: never leave the map_info override on.
 for f in /sys/kernel/debug/dri/*/virtio-gpu-map-info-override-enable; do
 	[ -w "$f" ] && echo 0 > "$f"
