@@ -18,6 +18,8 @@ pub mod map_info;
 pub mod params;
 #[path = "range.rs"]
 pub mod range;
+#[path = "submit.rs"]
+pub mod submit;
 #[path = "uapi.rs"]
 pub mod uapi;
 #[path = "validate.rs"]
