@@ -78,6 +78,9 @@ impl<T: Driver> DriverVTable<T> {
         d.minor = T::INFO.minor;
         d.patchlevel = T::INFO.patchlevel;
         d.fops = &raw const bindings::vgpu_drm_gem_fops;
+        // Per-client memory stats in /proc/<pid>/fdinfo (drm-total-memory, ...), from the
+        // sizes and `status` of the file's objects.
+        d.show_fdinfo = Some(bindings::drm_show_memory_stats);
         Self(d, PhantomData)
     }
 }

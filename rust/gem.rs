@@ -85,6 +85,7 @@ impl<T: DriverObject> Funcs<T> {
         f.mmap = Some(mmap_callback::<T>);
         f.vmap = Some(vmap_callback::<T>);
         f.vunmap = Some(vunmap_callback::<T>);
+        f.status = Some(status_callback::<T>);
         Self(f, PhantomData)
     }
 }
@@ -480,6 +481,22 @@ unsafe extern "C" fn mmap_callback<T: DriverObject>(
     match T::mmap(&Mmap { obj, vma }) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+///
+/// Called by the DRM core (fdinfo memory stats) with an `Object<T>`, under a spinlock.
+unsafe extern "C" fn status_callback<T: DriverObject>(
+    gem: *mut bindings::drm_gem_object,
+) -> bindings::drm_gem_object_status {
+    // SAFETY: Per the function's safety requirements.
+    let obj = unsafe { Object::<T>::from_gem(gem) };
+    match obj.kind {
+        // SAFETY: A live shmem object; the helper only reads.
+        Kind::Shmem => unsafe { bindings::vgpu_helper_shmem_status(obj.raw.get()) },
+        // Device memory is not guest memory: never counted as resident.
+        Kind::Private => 0,
     }
 }
 

@@ -97,6 +97,8 @@ const char *vgpu_helper_dev_name(const struct device *dev)
 const struct file_operations vgpu_drm_gem_fops = {
 	.owner = THIS_MODULE,
 	DRM_GEM_FOPS,
+	/* drm-driver, drm-client-id, ... and the driver's show_fdinfo (memory stats). */
+	.show_fdinfo = drm_show_fdinfo,
 };
 
 unsigned long vgpu_helper_spin_lock_irqsave(struct spinlock *lock)
@@ -366,4 +368,13 @@ u64 vgpu_helper_totalram_bytes(void)
 void vgpu_helper_init_completion(struct completion *x)
 {
 	init_completion(x);
+}
+
+/*
+ * The GEM status of a shmem object for fdinfo memory stats: resident once it has pages.
+ * Called under the file's table spinlock, so it only reads.
+ */
+unsigned int vgpu_helper_shmem_status(struct drm_gem_shmem_object *shmem)
+{
+	return READ_ONCE(shmem->pages) ? DRM_GEM_OBJECT_RESIDENT : 0;
 }

@@ -80,4 +80,5 @@ void __iomem *vgpu_helper_iosys_map_vaddr_iomem(const struct iosys_map *map);
 unsigned long vgpu_helper_drm_gem_vma_pgoff(struct drm_gem_object *obj,
 					    const struct vm_area_struct *vma);
 u64 vgpu_helper_cache_mode_pgprot(unsigned int mode);
+unsigned int vgpu_helper_shmem_status(struct drm_gem_shmem_object *shmem);
 #endif

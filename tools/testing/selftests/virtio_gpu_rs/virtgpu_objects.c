@@ -809,6 +809,89 @@ TEST_F(obj, guest_mapping_is_cached)
 }
 
 /*
+ * fdinfo: the value of key @key ("drm-total-memory" ...) in bytes, -1 if absent. The DRM
+ * core prints sizes as "<n>", "<n> KiB" or "<n> MiB".
+ */
+static long long fdinfo_bytes(int fd, const char *key)
+{
+	char path[64], line[256];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strlen(key);
+		char unit[8] = "";
+
+		if (strncmp(line, key, n) || line[n] != ':')
+			continue;
+		if (sscanf(line + n + 1, "%lld %7s", &v, unit) < 1)
+			break;
+		if (!strcmp(unit, "KiB"))
+			v <<= 10;
+		else if (!strcmp(unit, "MiB"))
+			v <<= 20;
+		break;
+	}
+	fclose(f);
+	return v;
+}
+
+static bool fdinfo_has(int fd, const char *text)
+{
+	char path[64], buf[4096];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return strstr(buf, text) != NULL;
+}
+
+/*
+ * Per-client memory stats in fdinfo (what gputop and nvtop read): guest memory counts as
+ * total and resident, a host blob as total only (its memory is the host's), and closing
+ * the handles brings both back to 0.
+ */
+TEST_F(obj, fdinfo_memory_stats)
+{
+	const long long size = 64 * 1024;
+	char path[64];
+	uint32_t bo, hbo = 0;
+	bool host = false;
+	int fd = vgpu_open_render(path, sizeof(path)), fd2;
+
+	ASSERT_GE(fd, 0);
+	EXPECT_TRUE(fdinfo_has(fd, "drm-driver:\tvirtio_gpu\n"));
+	EXPECT_EQ(0, fdinfo_bytes(fd, "drm-total-memory"));
+	if (self->f.virgl && self->f.blob && self->f.host_visible && self->f.context_init)
+		host = vgpu_ctx_init_capset(fd, VIRTGPU_DRM_CAPSET_VIRGL2) == 0;
+	ASSERT_EQ(0, create_2d(fd, 128, 128, &bo, NULL));
+	if (host)
+		ASSERT_EQ(0, host_blob(fd, size, VIRTGPU_BLOB_FLAG_USE_MAPPABLE, &hbo, NULL));
+	EXPECT_EQ(host ? 2 * size : size, fdinfo_bytes(fd, "drm-total-memory"));
+	EXPECT_EQ(size, fdinfo_bytes(fd, "drm-resident-memory"));
+	/* Another file does not count this file's objects. */
+	fd2 = vgpu_open_render(path, sizeof(path));
+	ASSERT_GE(fd2, 0);
+	EXPECT_EQ(0, fdinfo_bytes(fd2, "drm-total-memory"));
+	close(fd2);
+	EXPECT_EQ(0, vgpu_gem_close(fd, bo));
+	if (host)
+		EXPECT_EQ(0, vgpu_gem_close(fd, hbo));
+	EXPECT_EQ(0, fdinfo_bytes(fd, "drm-total-memory"));
+	close(fd);
+}
+
+/*
  * Kernel mappings of guest memory: a resource (and a guest blob with resource_blob),
  * exported and vmapped through dma_buf_vmap() like an importer does, is mapped cached
  * (vmap() of its shmem pages, in the vmalloc area), not as I/O memory. Read from the
