@@ -234,7 +234,7 @@ unsafe extern "C" fn vq_callback(vq: *mut bindings::virtqueue) {
 /// require. A buffer goes `FRESH -> SUBMITTED -> RETURNED` exactly once: it can be queued
 /// only while fresh, and its bytes can be read only once the device returned it, so the
 /// CPU never reads memory the device may still write.
-pub struct DmaBuf {
+pub struct ReqBuf {
     bytes: core::cell::UnsafeCell<KVec<u8>>,
     state: AtomicU8,
 }
@@ -245,11 +245,11 @@ const RETURNED: u8 = 2;
 
 // SAFETY: The bytes are only written before submission (construction) and by the device
 // while submitted, and only read once returned; `state` orders these phases.
-unsafe impl Sync for DmaBuf {}
+unsafe impl Sync for ReqBuf {}
 // SAFETY: An owned heap buffer and an atomic.
-unsafe impl Send for DmaBuf {}
+unsafe impl Send for ReqBuf {}
 
-impl DmaBuf {
+impl ReqBuf {
     /// A device-readable buffer holding a copy of `data`.
     /// Sizes may come from userspace: a failed allocation is an `ENOMEM`, not a warning.
     pub fn from_slice(data: &[u8]) -> Result<Self> {
@@ -286,7 +286,7 @@ impl DmaBuf {
             .is_ok()
     }
 
-    /// Undoes [`DmaBuf::claim`] when the queue did not take the buffer.
+    /// Undoes [`ReqBuf::claim`] when the queue did not take the buffer.
     fn unclaim(&self) {
         self.state.store(FRESH, Ordering::Release);
     }
@@ -304,9 +304,9 @@ impl DmaBuf {
 /// A request whose buffers go to the device: what [`Virtqueue`] carries.
 pub trait VqRequest: Send + Sync {
     /// The device-readable buffer (the command).
-    fn out_buf(&self) -> &DmaBuf;
+    fn out_buf(&self) -> &ReqBuf;
     /// The device-writable buffer (the response).
-    fn in_buf(&self) -> &DmaBuf;
+    fn in_buf(&self) -> &ReqBuf;
 }
 
 /// A virtqueue (`struct virtqueue`) carrying requests of type `T`.

@@ -57,6 +57,29 @@ impl VirtGpu {
     pub(crate) fn dev(&self) -> &kernel::device::Device {
         &self.dev
     }
+
+    /// Sends RESOURCE_UNMAP_BLOB for every blob mapped in the host-visible region, before
+    /// a reset: QEMU can stall its control queue for good when a reset meets a mapped
+    /// blob. The objects' own release later finds the device gone and frees the ranges.
+    fn unmap_all_blobs(&self) {
+        let Ok(ids) = self.objects.mapped_res_ids() else {
+            return;
+        };
+        for id in ids.iter() {
+            let r = self
+                .queues
+                .ctrl
+                .command_teardown(&wire::encode_unmap_blob(*id));
+            if let Err(e) = r {
+                dev_warn!(
+                    self.dev(),
+                    "resource {}: UNMAP_BLOB at removal: {:?}\n",
+                    id,
+                    e
+                );
+            }
+        }
+    }
 }
 
 /// What probe reads from the device before the queues run.
@@ -124,7 +147,7 @@ impl VqHandler for Queues {
 }
 
 /// What stays bound to the virtio device.
-pub(crate) struct Bound {
+pub(crate) struct Binding {
     gpu: Arc<VirtGpu>,
     drm: drm::Registration<VirtGpuDrm>,
 }
@@ -140,7 +163,7 @@ impl VirtGpuVirtio {
         vdev: &virtio::Device<'_>,
         cfg: DeviceConfig,
         queues: &Arc<Queues>,
-    ) -> Result<Pin<KBox<Bound>>> {
+    ) -> Result<Pin<KBox<Binding>>> {
         let dev = vdev.as_dev();
         let infos = match Capsets::fetch_infos(&queues.ctrl, cfg.num_capsets) {
             Ok(infos) => infos,
@@ -215,18 +238,18 @@ impl VirtGpuVirtio {
             cfg.num_capsets,
             caps.capset_mask
         );
-        Ok(KBox::pin(Bound { gpu, drm: reg }, GFP_KERNEL)?)
+        Ok(KBox::pin(Binding { gpu, drm: reg }, GFP_KERNEL)?)
     }
 }
 
 impl virtio::Driver for VirtGpuVirtio {
-    type Data = Bound;
+    type Data = Binding;
     // Not "virtio_gpu": that is the C driver's name and both may be loaded at once.
     const NAME: &'static CStr = c_str!("virtio_gpu_rs");
     const DEVICE_ID: u32 = crate::ext::bindings::VIRTIO_ID_GPU;
     const FEATURES: &'static [u32] = features::DRIVER_FEATURES;
 
-    fn probe(vdev: &virtio::Device<'_>) -> Result<Pin<KBox<Bound>>> {
+    fn probe(vdev: &virtio::Device<'_>) -> Result<Pin<KBox<Binding>>> {
         let dev = vdev.as_dev();
         if !vdev.has_feature(features::F_VERSION_1) {
             dev_err!(
@@ -251,11 +274,13 @@ impl virtio::Driver for VirtGpuVirtio {
 
         Self::init(vdev, cfg, &queues).inspect_err(|_| queues.stop(vdev))
     }
-    fn remove(vdev: &virtio::Device<'_>, data: Pin<KBox<Bound>>) {
-        // Unplug the DRM device first (waits for running ioctls), then stop the device,
-        // then fail what is still queued.
-        let Bound { gpu, drm } = KBox::into_inner(Pin::into_inner(data));
+    fn remove(vdev: &virtio::Device<'_>, data: Pin<KBox<Binding>>) {
+        // Unplug the DRM device first (waits for running ioctls and mmaps, zaps the
+        // mappings), then take the host blobs out of the host-visible region while the
+        // device still answers, then stop the device and fail what is still queued.
+        let Binding { gpu, drm } = KBox::into_inner(Pin::into_inner(data));
         drop(drm);
+        gpu.unmap_all_blobs();
         gpu.queues.stop(vdev);
         dev_info!(vdev.as_dev(), "removed\n");
     }

@@ -484,6 +484,18 @@ impl ObjectList {
         self.list.lock().remove(&res_id);
     }
 
+    /// The resource ids of the blobs mapped in the host-visible region.
+    pub(crate) fn mapped_res_ids(&self) -> Result<KVVec<u32>> {
+        let l = self.list.lock();
+        let mut v = KVVec::new();
+        for (id, i) in l.iter() {
+            if i.mapping.is_some() {
+                v.push(*id, GFP_KERNEL | __GFP_NOWARN)?;
+            }
+        }
+        Ok(v)
+    }
+
     /// A snapshot of the list, in resource id order.
     pub(crate) fn snapshot(&self) -> Result<KVVec<ObjectInfo>> {
         let l = self.list.lock();

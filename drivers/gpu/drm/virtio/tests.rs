@@ -134,7 +134,7 @@ mod queue_tests {
     #[test]
     fn buffers_are_unreadable_until_returned() {
         // The CPU may read a DMA buffer only once the device handed it back.
-        let b = crate::ext::virtio::DmaBuf::zeroed(8).unwrap();
+        let b = crate::ext::virtio::ReqBuf::zeroed(8).unwrap();
         assert!(b.returned_bytes().is_none());
     }
 

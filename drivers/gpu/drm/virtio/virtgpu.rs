@@ -73,21 +73,26 @@ impl drm::Driver for VirtGpuDrm {
 
 /// Errnos the kernel crate of 7.2 has no constants for.
 pub(crate) mod errno {
-    use kernel::error::Error;
+    use kernel::{bindings, error::Error};
+
+    fn err(code: u32) -> Error {
+        // The UAPI errno constants are small positive numbers.
+        Error::from_errno(-(code as i32))
+    }
 
     /// `EPROTO`: the device broke the protocol.
     pub(crate) fn eproto() -> Error {
-        Error::from_errno(-71)
+        err(bindings::EPROTO)
     }
 
     /// `ENOSYS`: GET_CAPS on a device without capsets (upstream's errno).
     pub(crate) fn enosys() -> Error {
-        Error::from_errno(-38)
+        err(bindings::ENOSYS)
     }
 
     /// `EOPNOTSUPP`: an upstream ioctl this driver does not implement yet.
     pub(crate) fn eopnotsupp() -> Error {
-        Error::from_errno(-95)
+        err(bindings::EOPNOTSUPP)
     }
 }
 

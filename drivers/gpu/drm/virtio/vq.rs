@@ -8,7 +8,7 @@
 
 use crate::ext::{
     sync::{Completion, SpinLockIrq, WaitResult},
-    virtio::{DmaBuf, VqRequest},
+    virtio::{ReqBuf, VqRequest},
 };
 use crate::new_spinlock_irq;
 use kernel::{
@@ -34,8 +34,8 @@ enum ReqState {
 /// One command and its response buffer.
 #[pin_data]
 pub(crate) struct Request {
-    cmd: DmaBuf,
-    resp: DmaBuf,
+    cmd: ReqBuf,
+    resp: ReqBuf,
     #[pin]
     state: SpinLockIrq<ReqState>,
     #[pin]
@@ -43,11 +43,11 @@ pub(crate) struct Request {
 }
 
 impl VqRequest for Request {
-    fn out_buf(&self) -> &DmaBuf {
+    fn out_buf(&self) -> &ReqBuf {
         &self.cmd
     }
 
-    fn in_buf(&self) -> &DmaBuf {
+    fn in_buf(&self) -> &ReqBuf {
         &self.resp
     }
 }
@@ -55,8 +55,8 @@ impl VqRequest for Request {
 impl Request {
     /// A request sending `cmd` and expecting at most `resp_len` response bytes.
     pub(crate) fn new(cmd: &[u8], resp_len: usize) -> Result<Arc<Self>> {
-        let cmd = DmaBuf::from_slice(cmd)?;
-        let resp = DmaBuf::zeroed(resp_len)?;
+        let cmd = ReqBuf::from_slice(cmd)?;
+        let resp = ReqBuf::zeroed(resp_len)?;
         Arc::pin_init(
             pin_init!(Self {
                 cmd,
