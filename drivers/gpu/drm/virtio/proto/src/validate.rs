@@ -203,20 +203,11 @@ pub fn resource_create(
 // ---------------------------------------------------------------------------------------
 // RESOURCE_CREATE_BLOB
 
-// `VIRTGPU_BLOB_*` of virtgpu_drm.h (same values as `VIRTIO_GPU_BLOB_*` of virtio_gpu.h).
-// Defined here until uapi.rs/wire.rs carry them; the lead deduplicates.
-/// `VIRTGPU_BLOB_MEM_GUEST`: guest memory only.
-pub const BLOB_MEM_GUEST: u32 = 0x0001;
-/// `VIRTGPU_BLOB_MEM_HOST3D`: host memory of a 3D context.
-pub const BLOB_MEM_HOST3D: u32 = 0x0002;
-/// `VIRTGPU_BLOB_MEM_HOST3D_GUEST`: host 3D resource backed by guest memory.
-pub const BLOB_MEM_HOST3D_GUEST: u32 = 0x0003;
-/// `VIRTGPU_BLOB_FLAG_USE_MAPPABLE`.
-pub const BLOB_FLAG_USE_MAPPABLE: u32 = 0x0001;
-/// `VIRTGPU_BLOB_FLAG_USE_SHAREABLE`.
-pub const BLOB_FLAG_USE_SHAREABLE: u32 = 0x0002;
-/// `VIRTGPU_BLOB_FLAG_USE_CROSS_DEVICE`.
-pub const BLOB_FLAG_USE_CROSS_DEVICE: u32 = 0x0004;
+// `VIRTGPU_BLOB_*` of virtgpu_drm.h have the values of `VIRTIO_GPU_BLOB_*` of virtio_gpu.h.
+pub use super::wire::{
+    BLOB_FLAG_USE_CROSS_DEVICE, BLOB_FLAG_USE_MAPPABLE, BLOB_FLAG_USE_SHAREABLE, BLOB_MEM_GUEST,
+    BLOB_MEM_HOST3D, BLOB_MEM_HOST3D_GUEST,
+};
 /// Every flag userspace may pass (`VIRTGPU_BLOB_FLAG_USE_MASK` of virtgpu_ioctl.c).
 pub const BLOB_FLAG_USE_MASK: u32 =
     BLOB_FLAG_USE_MAPPABLE | BLOB_FLAG_USE_SHAREABLE | BLOB_FLAG_USE_CROSS_DEVICE;
