@@ -59,10 +59,11 @@ pub trait DriverObject: Send + Sync + Sized + 'static {
     /// [`Mmap::offset`]). The vma holds a reference to the object until it is closed.
     fn mmap(m: &Mmap<'_, Self>) -> Result;
 
-    /// Where a private object's memory is and how to map it, for a kernel mapping
-    /// (`vmap`) with the same memory type as its userspace mappings. Shmem objects are
-    /// vmapped by the shmem helpers and never ask.
-    fn vmap_io(_obj: &Object<Self>) -> Result<(u64, mm::CacheMode)> {
+    /// Where a private object's memory is (a window of device memory and the object's
+    /// offset in it) and how to map it, for a kernel mapping (`vmap`) with the same memory
+    /// type as its userspace mappings. Shmem objects are vmapped by the shmem helpers and
+    /// never ask.
+    fn vmap_io(_obj: &Object<Self>) -> Result<(mm::IoWindow, u64, mm::CacheMode)> {
         Err(Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)))
     }
 }
@@ -514,11 +515,15 @@ unsafe extern "C" fn vmap_callback<T: DriverObject>(
         // SAFETY: A shmem object with its reservation held, as the helper requires.
         return unsafe { bindings::drm_gem_shmem_vmap_locked(obj.raw.get(), map) };
     }
-    let (phys, mode) = match T::vmap_io(obj) {
+    let (window, offset, mode) = match T::vmap_io(obj) {
         Ok(v) => v,
         Err(e) => return e.to_errno(),
     };
-    // SAFETY: `phys` is the object's device memory, `size` bytes, valid while it lives.
+    let Some(phys) = window.sub(offset, obj.size() as u64) else {
+        return EINVAL.to_errno();
+    };
+    // SAFETY: `phys .. phys + size` lies in the window, device memory that stays present
+    // (`IoWindow` invariant); the mapping is undone in `vunmap_callback`.
     let addr = unsafe { bindings::vgpu_helper_ioremap_mode(phys, obj.size(), mode as u32) };
     if addr.is_null() {
         return ENOMEM.to_errno();

@@ -33,6 +33,55 @@ impl CacheMode {
     }
 }
 
+/// A window of device memory (not RAM the kernel manages), e.g. a virtio shared-memory
+/// region: what [`VmaNew::remap_io`] and kernel I/O mappings may map.
+///
+/// # Invariants
+///
+/// `phys .. phys + len` is device memory that stays present for as long as the window is
+/// used, and is page aligned.
+#[derive(Clone, Copy, Debug)]
+pub struct IoWindow {
+    phys: u64,
+    len: u64,
+}
+
+impl IoWindow {
+    /// # Safety
+    ///
+    /// `phys .. phys + len` must be device memory (not RAM managed by the kernel) that
+    /// stays present for as long as the window is used.
+    pub unsafe fn new(phys: u64, len: u64) -> Option<Self> {
+        let page = kernel::page::PAGE_SIZE as u64;
+        if phys % page != 0 || len % page != 0 || phys.checked_add(len).is_none() {
+            return None;
+        }
+        // INVARIANT: Device memory per the caller, alignment checked above.
+        Some(Self { phys, len })
+    }
+
+    /// First physical address.
+    pub fn phys(&self) -> u64 {
+        self.phys
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the window is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The physical address of `offset .. offset + len`, if that lies inside the window.
+    pub(crate) fn sub(&self, offset: u64, len: u64) -> Option<u64> {
+        let end = offset.checked_add(len)?;
+        (end <= self.len).then(|| self.phys + offset)
+    }
+}
+
 /// A vma being set up by an `mmap` handler (`struct vm_area_struct`).
 ///
 /// # Invariants
@@ -74,18 +123,15 @@ impl VmaNew {
         self.len() == 0
     }
 
-    /// Maps the whole vma onto physical device memory starting at `phys`, with memory type
-    /// `mode`. The page-table entries are installed now, so the memory type cannot change
-    /// later; the vma becomes `VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP`.
-    ///
-    /// # Safety
-    ///
-    /// `phys .. phys + self.len()` must be device memory (not RAM managed by the kernel)
-    /// that stays valid for as long as the vma exists; the caller keeps it alive through
-    /// the object reference the vma holds.
-    pub unsafe fn remap_io(&self, phys: u64, mode: CacheMode) -> Result {
-        // SAFETY: The vma is valid and under construction (type invariant); the physical
-        // range is the caller's responsibility.
+    /// Maps the whole vma onto `window` from byte `offset` on, with memory type `mode`. The
+    /// page-table entries are installed now, so the memory type cannot change later; the
+    /// vma becomes `VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP`. `EINVAL` if the vma
+    /// does not fit in the window from `offset`.
+    pub fn remap_io(&self, window: &IoWindow, offset: u64, mode: CacheMode) -> Result {
+        let len = u64::try_from(self.len()).map_err(|_| EINVAL)?;
+        let phys = window.sub(offset, len).ok_or(EINVAL)?;
+        // SAFETY: The vma is valid and under construction (type invariant); `phys .. phys +
+        // len` lies in the window, device memory that stays present (`IoWindow` invariant).
         to_result(unsafe { bindings::vgpu_helper_vma_remap_io(self.as_raw(), phys, mode as u32) })
     }
 }

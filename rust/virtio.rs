@@ -125,6 +125,16 @@ impl<'a> Device<'a> {
         unsafe { bindings::vgpu_helper_virtio_cread_le32(self.raw(), offset as u32) }
     }
 
+    /// The shared memory region with id `id` as a window of device memory, if the
+    /// transport exposes it and it is page aligned.
+    pub fn shm_window(&self, id: u8) -> Option<super::mm::IoWindow> {
+        let r = self.shm_region(id)?;
+        // SAFETY: A virtio shared memory region is memory of the device (a PCI BAR or an
+        // MMIO window), not RAM the kernel manages, present while the transport device
+        // exists.
+        unsafe { super::mm::IoWindow::new(r.addr, r.len) }
+    }
+
     /// The shared memory region with id `id`, if the transport exposes it.
     pub fn shm_region(&self, id: u8) -> Option<ShmRegion> {
         let mut r = bindings::virtio_shm_region::default();

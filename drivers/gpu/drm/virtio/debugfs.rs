@@ -56,7 +56,7 @@ fn show_host_visible(dev: &Device<VirtGpuDrm>, m: &SeqFile) -> Result {
         seq_print!(m, "none\n");
         return Ok(());
     };
-    seq_print!(m, "address: {:#x}\nsize: {:#x}\n", r.addr, r.len);
+    seq_print!(m, "address: {:#x}\nsize: {:#x}\n", r.phys(), r.len());
     let mut total = 0u64;
     for a in hv.allocations()?.iter() {
         seq_print!(

@@ -6,7 +6,8 @@
 use crate::ext::ida::Ida;
 use crate::ext::{
     drm,
-    virtio::{self, ShmRegion, VqHandler},
+    mm::IoWindow,
+    virtio::{self, VqHandler},
 };
 use crate::hostmem::HostVisible;
 use crate::object::ObjectList;
@@ -87,7 +88,7 @@ struct DeviceConfig {
     caps: DeviceCaps,
     num_scanouts: u32,
     num_capsets: u32,
-    host_visible: Option<ShmRegion>,
+    host_visible: Option<IoWindow>,
 }
 
 impl DeviceConfig {
@@ -108,8 +109,14 @@ impl DeviceConfig {
             }
         }
         let host_visible = vdev
-            .shm_region(wire::SHM_ID_HOST_VISIBLE)
-            .filter(|r| r.len > 0);
+            .shm_window(wire::SHM_ID_HOST_VISIBLE)
+            .filter(|w| !w.is_empty());
+        if host_visible.is_none() && vdev.shm_region(wire::SHM_ID_HOST_VISIBLE).is_some() {
+            dev_warn!(
+                vdev.as_dev(),
+                "host-visible region empty or not page aligned: ignoring it\n"
+            );
+        }
         caps.host_visible = host_visible.is_some();
         Self {
             caps,
@@ -191,7 +198,7 @@ impl VirtGpuVirtio {
             capset_mask: Capsets::mask(&infos),
             ..cfg.caps
         };
-        let hv_len = cfg.host_visible.map_or(0, |r| r.len);
+        let hv_len = cfg.host_visible.map_or(0, |w| w.len());
         let limits = Limits::new(PAGE_SIZE as u64, hv_len)
             .cap_backing_to_ram(crate::ext::mm::total_ram_bytes());
         // Ranges of the region start on page boundaries, or the device's blob alignment.
@@ -228,8 +235,13 @@ impl VirtGpuVirtio {
             "features: {}\n",
             format_args!("{}", FeatureList(&caps))
         );
-        if let Some(r) = cfg.host_visible {
-            dev_info!(dev, "host-visible region: {:#x} +{:#x}\n", r.addr, r.len);
+        if let Some(w) = cfg.host_visible {
+            dev_info!(
+                dev,
+                "host-visible region: {:#x} +{:#x}\n",
+                w.phys(),
+                w.len()
+            );
         }
         dev_info!(
             dev,

@@ -7,7 +7,7 @@
 //! after the host answered RESOURCE_UNMAP_BLOB for it, so two blobs never share guest
 //! addresses while the host may still back the old one.
 
-use crate::ext::virtio::ShmRegion;
+use crate::ext::mm::IoWindow;
 use crate::proto::range::{self, Range};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::{alloc::flags::__GFP_NOWARN, new_mutex, prelude::*, sync::Mutex};
@@ -29,7 +29,7 @@ struct Used {
 /// Allocator over the host-visible region (empty when the device has none).
 #[pin_data]
 pub(crate) struct HostVisible {
-    region: Option<ShmRegion>,
+    region: Option<IoWindow>,
     align: u64,
     #[pin]
     used: Mutex<Used>,
@@ -41,7 +41,7 @@ pub(crate) struct HostVisible {
 
 impl HostVisible {
     /// `align`: the granularity of ranges (at least the page size).
-    pub(crate) fn new(region: Option<ShmRegion>, align: u64) -> impl PinInit<Self> {
+    pub(crate) fn new(region: Option<IoWindow>, align: u64) -> impl PinInit<Self> {
         pin_init!(Self {
             region,
             align,
@@ -51,7 +51,7 @@ impl HostVisible {
         })
     }
 
-    pub(crate) fn region(&self) -> Option<ShmRegion> {
+    pub(crate) fn region(&self) -> Option<IoWindow> {
         self.region
     }
 
@@ -60,7 +60,7 @@ impl HostVisible {
     pub(crate) fn alloc(&self, len: u64, res_id: u32) -> Result<Range> {
         let region = self.region.ok_or(ENODEV)?;
         let mut used = self.used.lock();
-        let start = range::first_fit(&used.ranges, region.len, len, self.align).ok_or(ENOSPC)?;
+        let start = range::first_fit(&used.ranges, region.len(), len, self.align).ok_or(ENOSPC)?;
         let pos = range::insert_pos(&used.ranges, start);
         let r = Range { start, len };
         used.ranges.reserve(1, GFP_KERNEL | __GFP_NOWARN)?;
@@ -82,11 +82,6 @@ impl HostVisible {
             used.ranges.remove(i).ok();
             used.owners.remove(i).ok();
         }
-    }
-
-    /// Guest-physical address of `r`.
-    pub(crate) fn phys(&self, r: &Range) -> Option<u64> {
-        self.region?.addr.checked_add(r.start)
     }
 
     /// The `map_info` to use for a RESOURCE_MAP_BLOB answer of `reported`.

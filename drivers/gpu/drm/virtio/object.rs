@@ -392,18 +392,14 @@ impl gem::DriverObject for VirtGpuObject {
             return m.map_shmem();
         }
         let off = u64::try_from(m.offset()?).map_err(|_| EINVAL)?;
-        let (phys, mode) = obj.host_window()?;
-        let phys = phys.checked_add(off).ok_or(EINVAL)?;
-        // SAFETY: `phys` is inside the object's range of the host-visible region (the
-        // offset and length were checked against the object's size), device memory that
-        // stays reserved for it (and mapped by the host) until the object is released,
-        // which cannot happen while the vma holds its reference.
-        unsafe { m.vma().remap_io(phys, mm_mode(mode)) }
+        let (window, start, mode) = obj.host_window()?;
+        let start = start.checked_add(off).ok_or(EINVAL)?;
+        m.vma().remap_io(&window, start, mm_mode(mode))
     }
 
-    fn vmap_io(obj: &VgObject) -> Result<(u64, mm::CacheMode)> {
-        let (phys, mode) = obj.host_window()?;
-        Ok((phys, mm_mode(mode)))
+    fn vmap_io(obj: &VgObject) -> Result<(mm::IoWindow, u64, mm::CacheMode)> {
+        let (window, start, mode) = obj.host_window()?;
+        Ok((window, start, mm_mode(mode)))
     }
 }
 
@@ -421,15 +417,15 @@ impl VirtGpuObject {
     /// mapping of it (userspace, dma-buf, kernel) must be cached. A blob created with
     /// DEFER_MAPPING is placed in the region now. `EINVAL` for objects that are not
     /// mappable host blobs and for blobs whose `map_info` is unknown.
-    pub(crate) fn host_window(self: &VgObject) -> Result<(u64, CacheMode)> {
+    pub(crate) fn host_window(self: &VgObject) -> Result<(mm::IoWindow, u64, CacheMode)> {
         if self.kind != Kind::BlobHost3d || !self.mappable() {
             return Err(EINVAL);
         }
         let m = self.map_blob(self.size())?;
         self.gpu.objects.update(self);
         let mode = m.mode.ok_or(EINVAL)?;
-        let phys = self.gpu.host_visible.phys(&m.range).ok_or(EINVAL)?;
-        Ok((phys, mode))
+        let window = self.gpu.host_visible.region().ok_or(EINVAL)?;
+        Ok((window, m.range.start, mode))
     }
 }
 
