@@ -270,38 +270,15 @@ static int find_obj(unsigned int res, struct vobj *o)
 	return found;
 }
 
-/* The "objects: N" count, or -1. */
 static long obj_count(void)
 {
-	char *buf = malloc(DBG_BUF), *p;
-	long n = -1;
-
-	if (buf && !vgpu_debugfs_read_all("virtio-gpu-objects", buf, DBG_BUF)) {
-		p = strstr(buf, "objects:");
-		if (p)
-			n = strtol(p + strlen("objects:"), NULL, 0);
-	}
-	free(buf);
-	return n;
+	return vgpu_debugfs_number("virtio-gpu-objects", "objects:");
 }
 
-/*
- * Objects go away once the host answered their unref: poll the count for up to 5 s.
- * Returns the last count seen.
- */
-/* "resource ids: N" from debugfs: ids allocated, whether or not their object is listed. */
+/* Resource ids allocated, whether or not their object is listed. */
 static long res_id_count(void)
 {
-	char *buf = malloc(DBG_BUF), *p;
-	long n = -1;
-
-	if (buf && !vgpu_debugfs_read_all("virtio-gpu-objects", buf, DBG_BUF)) {
-		p = strstr(buf, "resource ids:");
-		if (p)
-			n = strtol(p + strlen("resource ids:"), NULL, 0);
-	}
-	free(buf);
-	return n;
+	return vgpu_debugfs_number("virtio-gpu-objects", "resource ids:");
 }
 
 static long obj_count_settle(long want)

@@ -230,17 +230,6 @@ static int one_call(struct state *s, int f)
 	}
 }
 
-static long debugfs_count(const char *key)
-{
-	static char buf[1 << 20];
-	char *p;
-
-	if (vgpu_debugfs_read_all("virtio-gpu-objects", buf, sizeof(buf)))
-		return -1;
-	p = strstr(buf, key);
-	return p ? strtol(p + strlen(key), NULL, 0) : -1;
-}
-
 /* Bytes of the host-visible region still allocated (0 on a device without one), or -1. */
 static long hostvis_allocated(void)
 {
@@ -296,10 +285,10 @@ TEST_F_TIMEOUT(rand, random_object_ioctls, 900)
 	TH_LOG("%lu calls, %lu succeeded", s.calls, s.ok);
 	close(s.fd[0]);
 	close(s.fd[1]);
-	for (i = 0; i < 100 && debugfs_count("objects: "); i++)
+	for (i = 0; i < 100 && vgpu_debugfs_number("virtio-gpu-objects", "objects: "); i++)
 		usleep(50 * 1000);
-	EXPECT_EQ(0, debugfs_count("objects: ")) TH_LOG("objects left after both files closed");
-	EXPECT_EQ(0, debugfs_count("resource ids: ")) TH_LOG("resource ids left");
+	EXPECT_EQ(0, vgpu_debugfs_number("virtio-gpu-objects", "objects: ")) TH_LOG("objects left after both files closed");
+	EXPECT_EQ(0, vgpu_debugfs_number("virtio-gpu-objects", "resource ids: ")) TH_LOG("resource ids left");
 	EXPECT_EQ(0, hostvis_allocated()) TH_LOG("host-visible ranges left");
 }
 

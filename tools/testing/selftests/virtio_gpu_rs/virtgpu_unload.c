@@ -60,17 +60,6 @@ static int touch_in_child(void *p)
 	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
 
-/* An object count from debugfs ("objects: N"), or -1. */
-static long debugfs_objects(void)
-{
-	char buf[16384], *p;
-
-	if (vgpu_debugfs_read_all("virtio-gpu-objects", buf, sizeof(buf)))
-		return -1;
-	p = strstr(buf, "objects: ");
-	return p ? atol(p + 9) : -1;
-}
-
 /*
  * Unbind with objects mapped: the guest-memory mapping keeps its bytes (its pages belong
  * to the guest), a host-blob mapping (GL device) faults with SIGBUS instead of reaching a
@@ -130,7 +119,7 @@ TEST(unbind_with_live_mappings)
 	ASSERT_EQ(0, vgpu_sysfs_write("/sys/bus/virtio/drivers/virtio_gpu_rs/bind", dev));
 	fd2 = vgpu_open_render(path, sizeof(path));
 	ASSERT_GE(fd2, 0);
-	EXPECT_EQ(0, debugfs_objects());
+	EXPECT_EQ(0, vgpu_debugfs_number("virtio-gpu-objects", "objects: "));
 	close(fd2);
 }
 

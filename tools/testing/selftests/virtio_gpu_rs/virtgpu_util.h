@@ -225,6 +225,25 @@ static inline int vgpu_debugfs_read_all(const char *file, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The number after the first "@key" in debugfs @file (e.g. "objects: " in
+ * virtio-gpu-objects), or -1 if the file or the key is missing.
+ */
+static inline long vgpu_debugfs_number(const char *file, const char *key)
+{
+	size_t len = 1 << 20;
+	char *buf = malloc(len), *p;
+	long n = -1;
+
+	if (buf && !vgpu_debugfs_read_all(file, buf, len)) {
+		p = strstr(buf, key);
+		if (p)
+			n = strtol(p + strlen(key), NULL, 0);
+	}
+	free(buf);
+	return n;
+}
+
 /* Writes @val to debugfs file @file of our DRM device; 0 or -errno. */
 static inline int vgpu_debugfs_write(const char *file, const char *val)
 {
