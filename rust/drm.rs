@@ -15,7 +15,7 @@ use kernel::{
     prelude::*,
     seq_file::SeqFile,
     str::CStr,
-    sync::Arc,
+    sync::{aref::ARef, Arc},
     types::Opaque,
 };
 
@@ -161,6 +161,67 @@ impl<T: Driver> Device<T> {
             idx,
             _p: PhantomData,
         })
+    }
+}
+
+// SAFETY: `drm_dev_get`/`drm_dev_put` manage the device's reference count; the last put
+// releases it (and the driver data).
+unsafe impl<T: Driver> kernel::sync::aref::AlwaysRefCounted for Device<T> {
+    fn inc_ref(&self) {
+        // SAFETY: `self` is a live device.
+        unsafe { bindings::drm_dev_get(self.raw()) }
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller owns the reference being dropped.
+        unsafe { bindings::drm_dev_put(obj.as_ptr().cast()) }
+    }
+}
+
+/// A DRM event reserved in a file's event space (`drm_event_reserve_init`): a bare
+/// `struct drm_event` of one type, delivered by [`PendingEvent::send`] and readable from the
+/// file with `read()`. Dropping it unsent gives the space back.
+///
+/// The device reference it holds may be the last one: drop it in process context.
+pub struct PendingEvent<T: Driver> {
+    ev: NonNull<bindings::drm_pending_event>,
+    dev: ARef<Device<T>>,
+}
+
+// SAFETY: The event is owned by this value until sent or cancelled; the DRM core protects
+// the file's event lists with `dev->event_lock`, taken with interrupts disabled.
+unsafe impl<T: Driver> Send for PendingEvent<T> {}
+// SAFETY: No `&self` method touches the event.
+unsafe impl<T: Driver> Sync for PendingEvent<T> {}
+
+impl<T: Driver> PendingEvent<T> {
+    /// Reserves an event of `type_` in `file`; `ENOMEM` when its event space is used up.
+    pub fn reserve(dev: &Device<T>, file: &File<T>, type_: u32) -> Result<Self> {
+        // SAFETY: `dev` and `file` are live; the helper allocates and reserves the event.
+        let ev =
+            unsafe { bindings::vgpu_helper_drm_event_reserve(dev.raw(), file.as_raw(), type_) };
+        let ev = kernel::error::from_err_ptr(ev)?;
+        Ok(Self {
+            ev: NonNull::new(ev).ok_or(ENOMEM)?,
+            dev: dev.into(),
+        })
+    }
+
+    /// Delivers the event to its file (or frees it if the file is closed); returns the
+    /// device reference for the caller to drop where it may sleep.
+    pub fn send(self) -> ARef<Device<T>> {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: The event is reserved and owned by us; sending passes it to the core.
+        unsafe { bindings::drm_send_event(this.dev.raw(), this.ev.as_ptr()) };
+        // SAFETY: `this` is not used again and is never dropped.
+        unsafe { core::ptr::read(&this.dev) }
+    }
+}
+
+impl<T: Driver> Drop for PendingEvent<T> {
+    fn drop(&mut self) {
+        // SAFETY: The event is reserved and unsent; cancelling frees it.
+        unsafe { bindings::drm_event_cancel_free(self.dev.raw(), self.ev.as_ptr()) };
     }
 }
 

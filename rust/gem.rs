@@ -294,6 +294,120 @@ impl<T: DriverObject> Object<T> {
     }
 }
 
+/// How a fence in a reservation object is used (`enum dma_resv_usage`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResvUsage {
+    /// Writes (implicit sync: readers and writers wait).
+    Write,
+    /// Reads (writers wait).
+    Read,
+    /// Any fence, bookkeeping included.
+    Bookkeep,
+}
+
+impl ResvUsage {
+    fn raw(self) -> bindings::dma_resv_usage {
+        match self {
+            Self::Write => bindings::dma_resv_usage_DMA_RESV_USAGE_WRITE,
+            Self::Read => bindings::dma_resv_usage_DMA_RESV_USAGE_READ,
+            Self::Bookkeep => bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP,
+        }
+    }
+}
+
+impl<T: DriverObject> Object<T> {
+    fn resv(&self) -> *mut bindings::dma_resv {
+        // SAFETY: `resv` points at the object's own reservation (or an imported buffer's)
+        // from init to free.
+        unsafe { (*self.gem()).resv }
+    }
+
+    /// Whether every fence of the object's reservation of `usage` (and stricter) signalled.
+    pub fn resv_idle(&self, usage: ResvUsage) -> bool {
+        // SAFETY: The reservation is live; the test takes no lock the caller may hold.
+        unsafe { bindings::dma_resv_test_signaled(self.resv(), usage.raw()) }
+    }
+
+    /// Waits up to `timeout` jiffies for the fences of `usage`: `Ok(true)` when they
+    /// signalled, `Ok(false)` on timeout, `ERESTARTSYS` on a signal if `intr`.
+    pub fn resv_wait(&self, usage: ResvUsage, intr: bool, timeout: usize) -> Result<bool> {
+        // SAFETY: The reservation is live.
+        let r = unsafe { bindings::dma_resv_wait_timeout(self.resv(), usage.raw(), intr, timeout) };
+        match r {
+            0 => Ok(false),
+            r if r > 0 => Ok(true),
+            e => Err(Error::from_errno(e as i32)),
+        }
+    }
+}
+
+/// The reservations of a set of objects, locked together (`drm_gem_lock_reservations`),
+/// each with room for one more fence. The guard owns the object references; unlocked on
+/// drop or by [`ResvLocked::unlock`], which gives them back.
+pub struct ResvLocked<T: DriverObject> {
+    objs: KVec<ARef<Object<T>>>,
+    raw: KVec<*mut bindings::drm_gem_object>,
+    /// The ww-mutex acquire context; locks point at it, so it lives in its own allocation.
+    ctx: KBox<Opaque<bindings::ww_acquire_ctx>>,
+}
+
+impl<T: DriverObject> ResvLocked<T> {
+    /// Locks the reservations of `objs` (interruptibly: `EINTR`/`ERESTARTSYS`), each at most
+    /// once: an object listed twice is `EALREADY`, as in the DRM core.
+    pub fn lock(objs: KVec<ARef<Object<T>>>) -> Result<Self> {
+        let mut raw = KVec::with_capacity(objs.len(), GFP_KERNEL)?;
+        for o in objs.iter() {
+            raw.push(o.gem(), GFP_KERNEL)?;
+        }
+        let ctx = KBox::new(Opaque::uninit(), GFP_KERNEL)?;
+        let count = i32::try_from(raw.len()).map_err(|_| EINVAL)?;
+        // SAFETY: `raw` holds live objects (`objs` keeps them), `ctx` is writable memory the
+        // function initialises.
+        to_result(unsafe {
+            bindings::drm_gem_lock_reservations(raw.as_mut_ptr(), count, ctx.get())
+        })?;
+        let this = Self { objs, raw, ctx };
+        for &o in this.raw.iter() {
+            // SAFETY: The reservation is locked by us.
+            to_result(unsafe { bindings::dma_resv_reserve_fences((*o).resv, 1) })?;
+        }
+        Ok(this)
+    }
+
+    /// Adds `fence` to every reservation, for `usage`. Uses the slot reserved by `lock`.
+    pub fn add_fence(&mut self, fence: &super::dma_fence::Fence, usage: ResvUsage) {
+        for &o in self.raw.iter() {
+            // SAFETY: The reservation is locked with a fence slot reserved; the reservation
+            // takes its own reference to the fence.
+            unsafe { bindings::dma_resv_add_fence((*o).resv, fence.as_raw(), usage.raw()) };
+        }
+    }
+
+    /// Unlocks and hands the object references back.
+    pub fn unlock(mut self) -> KVec<ARef<Object<T>>> {
+        self.release();
+        core::mem::take(&mut self.objs)
+    }
+
+    fn release(&mut self) {
+        if self.raw.is_empty() {
+            return;
+        }
+        let count = self.raw.len() as i32;
+        // SAFETY: Locked by `lock` with this context; `objs` keeps the objects alive.
+        unsafe {
+            bindings::drm_gem_unlock_reservations(self.raw.as_mut_ptr(), count, self.ctx.get())
+        };
+        self.raw.clear();
+    }
+}
+
+impl<T: DriverObject> Drop for ResvLocked<T> {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
 /// An mmap call: the object and the vma being set up for it, tied together so a mapping
 /// helper cannot be applied to another object's vma.
 pub struct Mmap<'a, T: DriverObject> {

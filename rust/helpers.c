@@ -14,6 +14,11 @@
 #include <drm/drm_gem_shmem_helper.h>
 #include <drm/drm_vma_manager.h>
 #include <linux/completion.h>
+#include <linux/dma-fence.h>
+#include <linux/dma-fence-chain.h>
+#include <linux/slab.h>
+#include <linux/sync_file.h>
+#include <drm/drm_syncobj.h>
 #include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
 #include <linux/idr.h>
@@ -22,6 +27,7 @@
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/string.h>
+#include <linux/workqueue.h>
 #include "helpers.h"
 
 bool vgpu_helper_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit)
@@ -377,4 +383,97 @@ void vgpu_helper_init_completion(struct completion *x)
 unsigned int vgpu_helper_shmem_status(struct drm_gem_shmem_object *shmem)
 {
 	return READ_ONCE(shmem->pages) ? DRM_GEM_OBJECT_RESIDENT : 0;
+}
+
+void vgpu_helper_dma_fence_get(struct dma_fence *fence)
+{
+	dma_fence_get(fence);
+}
+
+void vgpu_helper_dma_fence_put(struct dma_fence *fence)
+{
+	dma_fence_put(fence);
+}
+
+bool vgpu_helper_dma_fence_is_signaled(struct dma_fence *fence)
+{
+	return dma_fence_is_signaled(fence);
+}
+
+int vgpu_helper_dma_fence_get_status(struct dma_fence *fence)
+{
+	return dma_fence_get_status(fence);
+}
+
+void vgpu_helper_dma_fence_set_error(struct dma_fence *fence, int error)
+{
+	dma_fence_set_error(fence, error);
+}
+
+/*
+ * A bare fence with its inline lock and 64-bit seqnos. No release op: the core frees it
+ * with kfree_rcu, and once signalled it no longer points at the driver's ops, so a fence
+ * held by userspace (a sync_file) may outlive the module.
+ */
+struct dma_fence *vgpu_helper_dma_fence_new(const struct dma_fence_ops *ops, u64 context,
+					    u64 seqno)
+{
+	struct dma_fence *fence = kzalloc(sizeof(*fence), GFP_KERNEL);
+
+	if (fence)
+		dma_fence_init64(fence, ops, NULL, context, seqno);
+	return fence;
+}
+
+/* A sync_file of @fence; returns its file with the one reference the caller owns. */
+struct file *vgpu_helper_sync_file_create(struct dma_fence *fence)
+{
+	struct sync_file *sf = sync_file_create(fence);
+
+	return sf ? sf->file : NULL;
+}
+
+struct vgpu_event {
+	struct drm_pending_event base;
+	struct drm_event event;
+};
+
+/*
+ * A bare struct drm_event of @type, reserved in @file's event space (ENOMEM when full).
+ * drm_send_event() or drm_event_cancel_free() frees it.
+ */
+struct drm_pending_event *vgpu_helper_drm_event_reserve(struct drm_device *dev,
+							struct drm_file *file, u32 type)
+{
+	struct vgpu_event *e = kzalloc(sizeof(*e), GFP_KERNEL);
+
+	if (!e)
+		return ERR_PTR(-ENOMEM);
+	e->event.type = type;
+	e->event.length = sizeof(e->event);
+	if (drm_event_reserve_init(dev, file, &e->base, &e->event)) {
+		kfree(e);
+		return ERR_PTR(-ENOMEM);
+	}
+	return &e->base;
+}
+
+void vgpu_helper_drm_syncobj_put(struct drm_syncobj *syncobj)
+{
+	drm_syncobj_put(syncobj);
+}
+
+struct dma_fence_chain *vgpu_helper_dma_fence_chain_alloc(void)
+{
+	return dma_fence_chain_alloc();
+}
+
+void vgpu_helper_dma_fence_chain_free(struct dma_fence_chain *chain)
+{
+	dma_fence_chain_free(chain);
+}
+
+struct workqueue_struct *vgpu_helper_alloc_workqueue(const char *name)
+{
+	return alloc_workqueue("%s", WQ_UNBOUND | WQ_MEM_RECLAIM, 0, name);
 }

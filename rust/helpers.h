@@ -81,4 +81,28 @@ unsigned long vgpu_helper_drm_gem_vma_pgoff(struct drm_gem_object *obj,
 					    const struct vm_area_struct *vma);
 u64 vgpu_helper_cache_mode_pgprot(unsigned int mode);
 unsigned int vgpu_helper_shmem_status(struct drm_gem_shmem_object *shmem);
+
+struct dma_fence;
+struct dma_fence_ops;
+struct dma_fence_chain;
+struct drm_pending_event;
+struct drm_syncobj;
+struct sync_file;
+struct file;
+
+void vgpu_helper_dma_fence_get(struct dma_fence *fence);
+void vgpu_helper_dma_fence_put(struct dma_fence *fence);
+bool vgpu_helper_dma_fence_is_signaled(struct dma_fence *fence);
+int vgpu_helper_dma_fence_get_status(struct dma_fence *fence);
+void vgpu_helper_dma_fence_set_error(struct dma_fence *fence, int error);
+struct dma_fence *vgpu_helper_dma_fence_new(const struct dma_fence_ops *ops, u64 context,
+					    u64 seqno);
+struct file *vgpu_helper_sync_file_create(struct dma_fence *fence);
+struct drm_pending_event *vgpu_helper_drm_event_reserve(struct drm_device *dev,
+							struct drm_file *file, u32 type);
+void vgpu_helper_drm_syncobj_put(struct drm_syncobj *syncobj);
+struct dma_fence_chain *vgpu_helper_dma_fence_chain_alloc(void);
+void vgpu_helper_dma_fence_chain_free(struct dma_fence_chain *chain);
+struct workqueue_struct;
+struct workqueue_struct *vgpu_helper_alloc_workqueue(const char *name);
 #endif

@@ -252,6 +252,8 @@ pub struct ReqBuf {
 const FRESH: u8 = 0;
 const SUBMITTED: u8 = 1;
 const RETURNED: u8 = 2;
+/// Being patched ([`ReqBuf::patch`]): neither claimable nor readable.
+const PATCHING: u8 = 3;
 
 // SAFETY: The bytes are only written before submission (construction) and by the device
 // while submitted, and only read once returned; `state` orders these phases.
@@ -270,6 +272,55 @@ impl ReqBuf {
             bytes: core::cell::UnsafeCell::new(v),
             state: AtomicU8::new(FRESH),
         })
+    }
+
+    /// A device-readable buffer of `head` followed by `len` bytes copied from userspace
+    /// (`EFAULT` if they cannot be read). One allocation, one copy.
+    pub fn from_head_and_user(
+        head: &[u8],
+        user: kernel::uaccess::UserSliceReader,
+        len: usize,
+    ) -> Result<Self> {
+        let flags = GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN;
+        let total = head.len().checked_add(len).ok_or(ENOMEM)?;
+        let mut v = KVec::with_capacity(total, flags)?;
+        v.extend_from_slice(head, flags)?;
+        user.read_all(&mut v, flags)?;
+        if v.len() != total {
+            return Err(EFAULT);
+        }
+        Ok(Self {
+            bytes: core::cell::UnsafeCell::new(v),
+            state: AtomicU8::new(FRESH),
+        })
+    }
+
+    /// Overwrites bytes at `offset` of a buffer that was not queued yet (e.g. a header
+    /// field only known at queueing time). `EBUSY` once queued or while another patch
+    /// runs, `EINVAL` if the range does not fit.
+    pub fn patch(&self, offset: usize, data: &[u8]) -> Result {
+        if self
+            .state
+            .compare_exchange(FRESH, PATCHING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Err(EBUSY);
+        }
+        // SAFETY: In `PATCHING` nobody else reads or writes the bytes: they cannot be
+        // claimed for the device nor read as returned until the state goes back to `FRESH`.
+        let v = unsafe { &mut *self.bytes.get() };
+        let r = match offset
+            .checked_add(data.len())
+            .and_then(|end| v.get_mut(offset..end))
+        {
+            Some(dst) => {
+                dst.copy_from_slice(data);
+                Ok(())
+            }
+            None => Err(EINVAL),
+        };
+        self.state.store(FRESH, Ordering::Release);
+        r
     }
 
     /// A zeroed device-writable buffer of `len` bytes.
@@ -358,6 +409,20 @@ impl<T: VqRequest> Virtqueue<T> {
     /// On failure the request comes back unchanged: `ENOSPC` when the ring is full (retry
     /// it later), `EINVAL` if one of its buffers was already used.
     pub fn add(&mut self, req: Arc<T>) -> core::result::Result<(), (Error, Arc<T>)> {
+        self.add_quiet(req)?;
+        self.kick();
+        Ok(())
+    }
+
+    /// Notifies the device of the requests queued since the last notification.
+    pub fn kick(&mut self) {
+        // SAFETY: `self.vq` is a valid queue.
+        unsafe { bindings::virtqueue_kick(self.vq) };
+    }
+
+    /// Like [`Virtqueue::add`] without notifying the device: queue several requests, then
+    /// [`Virtqueue::kick`] once.
+    pub fn add_quiet(&mut self, req: Arc<T>) -> core::result::Result<(), (Error, Arc<T>)> {
         if !req.out_buf().claim() {
             return Err((EINVAL, req));
         }
@@ -391,8 +456,6 @@ impl<T: VqRequest> Virtqueue<T> {
             req.in_buf().unclaim();
             return Err((e, req));
         }
-        // SAFETY: `self.vq` is a valid queue.
-        unsafe { bindings::virtqueue_kick(self.vq) };
         Ok(())
     }
 

@@ -19,6 +19,11 @@
 #include <linux/idr.h>
 #include <linux/mm.h>
 #include <linux/completion.h>
+#include <linux/dma-fence.h>
+#include <linux/dma-fence-chain.h>
+#include <linux/dma-resv.h>
+#include <linux/sync_file.h>
+#include <drm/drm_syncobj.h>
 #include <uapi/drm/virtgpu_drm.h>
 #include <uapi/linux/virtio_gpu.h>
 #include "helpers.h"

@@ -11,7 +11,8 @@
 use crate::drv::VirtGpu;
 use crate::ext::task;
 use crate::object::VgObject;
-use crate::proto::{validate::ContextParams, wire};
+use crate::proto::{submit::ContextView, validate::ContextParams, wire};
+use crate::submit::Entity;
 use kernel::{
     new_mutex,
     prelude::*,
@@ -36,6 +37,8 @@ pub(crate) struct VirtGpuFile {
     ctx_id: u32,
     #[pin]
     ctx: Mutex<Ctx>,
+    /// The file's submissions.
+    entity: Arc<Entity>,
 }
 
 impl VirtGpuFile {
@@ -43,10 +46,18 @@ impl VirtGpuFile {
         // Context ids are positive, like the C driver's (0 means "no context").
         let ctx_id = gpu.ctx_ids.alloc(1, i32::MAX as u32)?;
         let ids = gpu.clone();
+        let entity = match Entity::new(gpu.clone(), ctx_id) {
+            Ok(e) => e,
+            Err(e) => {
+                gpu.ctx_ids.free(ctx_id);
+                return Err(e);
+            }
+        };
         KBox::pin_init(
             try_pin_init!(Self {
                 gpu,
                 ctx_id,
+                entity,
                 ctx <- new_mutex!(
                     Ctx { created: false, params: None, debug_name: None },
                     "virtgpu_file_ctx"
@@ -59,6 +70,20 @@ impl VirtGpuFile {
 
     pub(crate) fn ctx_id(&self) -> u32 {
         self.ctx_id
+    }
+
+    /// The file's submission queue.
+    pub(crate) fn entity(&self) -> &Arc<Entity> {
+        &self.entity
+    }
+
+    /// What EXECBUFFER needs to know of the context (the default one until CONTEXT_INIT).
+    pub(crate) fn view(&self) -> ContextView {
+        self.ctx
+            .lock()
+            .params
+            .as_ref()
+            .map_or_else(ContextView::default, ContextView::from_params)
     }
 
     fn create_locked(&self, ctx: &mut Ctx) -> Result {
@@ -176,6 +201,8 @@ impl VirtGpuFile {
 #[pinned_drop]
 impl PinnedDrop for VirtGpuFile {
     fn drop(self: Pin<&mut Self>) {
+        // Nothing of this file is sent after this, so the context can go.
+        self.entity.close();
         let ctx = self.ctx.lock();
         let mut free_id = true;
         if ctx.created {

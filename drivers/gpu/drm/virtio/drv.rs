@@ -280,8 +280,14 @@ impl virtio::Driver for VirtGpuVirtio {
         )?;
         let [ctrl_vq, cursor_vq] =
             vdev.find_vqs([c_str!("control"), c_str!("cursor")], queues.clone())?;
-        queues.ctrl.attach(ctrl_vq);
-        queues.cursor.attach(cursor_vq);
+        if let Err(e) = queues
+            .ctrl
+            .attach(ctrl_vq)
+            .and_then(|()| queues.cursor.attach(cursor_vq))
+        {
+            queues.stop(vdev);
+            return Err(e);
+        }
         vdev.ready();
 
         Self::init(vdev, cfg, &queues).inspect_err(|_| queues.stop(vdev))

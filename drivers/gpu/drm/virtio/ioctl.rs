@@ -4,6 +4,7 @@
 
 use crate::context::DEBUG_NAME_LEN;
 use crate::drv::VirtGpu;
+use crate::ext::gem::ResvUsage;
 use crate::object::{self, Kind, VgObject, VirtGpuObject};
 use crate::proto::{
     params::{self, ParamError},
@@ -157,16 +158,21 @@ pub(crate) fn map(_dev: &Dev, args: &mut uapi::DrmVirtgpuMap, file: &VgFile) -> 
     Ok(0)
 }
 
-/// `DRM_IOCTL_VIRTGPU_WAIT`: waits for the host work on the object (transfers) that other
-/// threads have pending; with `NOWAIT`, `EBUSY` instead of waiting.
+/// `DRM_IOCTL_VIRTGPU_WAIT`: waits for the host work on the object: transfers other threads
+/// have pending, and the fences of submissions using it (its reservation), at most 15 s
+/// (`EBUSY` after, as upstream); with `NOWAIT`, `EBUSY` instead of waiting.
 pub(crate) fn wait(_dev: &Dev, args: &mut uapi::DrmVirtgpu3dWait, file: &VgFile) -> Result<u32> {
     let obj = VgObject::lookup(file, args.handle)?;
     if args.flags & uapi::VIRTGPU_WAIT_NOWAIT != 0 {
-        obj.try_idle().then_some(0).ok_or(EBUSY)
-    } else {
-        obj.wait_idle();
-        Ok(0)
+        return (obj.try_idle() && obj.resv_idle(ResvUsage::Read))
+            .then_some(0)
+            .ok_or(EBUSY);
     }
+    obj.wait_idle();
+    let timeout = kernel::time::msecs_to_jiffies(15_000) as usize;
+    obj.resv_wait(ResvUsage::Read, true, timeout)?
+        .then_some(0)
+        .ok_or(EBUSY)
 }
 
 fn transfer(
@@ -186,6 +192,8 @@ fn transfer(
         host3d_blob: matches!(obj.kind, Kind::BlobHost3d | Kind::BlobHost3dGuest),
     };
     let t = validate::transfer(&gpu.caps, dir, args, &desc).map_err(invalid)?;
+    // After the file's earlier submissions, which may render into or read the object.
+    file.data().entity().wait_sent()?;
     let _busy = obj.busy();
     let sgt = if obj.kind.has_pages() && !gpu.dma_quirk {
         Some(obj.shmem_sg_table()?)
@@ -319,6 +327,8 @@ pub(crate) fn resource_create_blob(
     let fpriv = file.data();
     fpriv.ensure()?;
     if v.cmd_size > 0 {
+        // In the context's order: after the file's earlier submissions.
+        fpriv.entity().wait_sent()?;
         // The inline command (e.g. virgl's resource creation for this blob id) runs in the
         // file's context before the blob is created.
         let hdr_size = wire::submit_3d_size(0).ok_or(EINVAL)?;
@@ -384,19 +394,13 @@ pub(crate) fn resource_create_blob(
     Ok(0)
 }
 
-/// Ioctls of the upstream UAPI this driver does not implement yet. They fail loudly with
-/// `EOPNOTSUPP` instead of pretending to work.
-pub(crate) fn not_implemented<U>(_dev: &Dev, _args: &mut U, _file: &Fil) -> Result<u32> {
-    Err(crate::errno::eopnotsupp())
-}
-
 /// The ioctl table, in upstream's numbering.
 pub(crate) const IOCTLS: &[crate::ext::bindings::drm_ioctl_desc] = {
     use crate::ext::bindings::drm_ioctl_flags_DRM_RENDER_ALLOW as RENDER;
     use uapi::*;
     crate::declare_ioctls!(VirtGpuDrm;
         (DRM_IOCTL_VIRTGPU_MAP, "VIRTGPU_MAP", DrmVirtgpuMap, RENDER, map),
-        (DRM_IOCTL_VIRTGPU_EXECBUFFER, "VIRTGPU_EXECBUFFER", DrmVirtgpuExecbuffer, RENDER, not_implemented),
+        (DRM_IOCTL_VIRTGPU_EXECBUFFER, "VIRTGPU_EXECBUFFER", DrmVirtgpuExecbuffer, RENDER, crate::submit::execbuffer),
         (DRM_IOCTL_VIRTGPU_GETPARAM, "VIRTGPU_GETPARAM", DrmVirtgpuGetparam, RENDER, getparam),
         (DRM_IOCTL_VIRTGPU_RESOURCE_CREATE, "VIRTGPU_RESOURCE_CREATE", DrmVirtgpuResourceCreate, RENDER, resource_create),
         (DRM_IOCTL_VIRTGPU_RESOURCE_INFO, "VIRTGPU_RESOURCE_INFO", DrmVirtgpuResourceInfo, RENDER, resource_info),

@@ -13,13 +13,16 @@
 pub mod ext {
     pub mod bindings;
     pub mod device;
+    pub mod dma_fence;
     pub mod drm;
     pub mod gem;
     pub mod ida;
     pub mod mm;
     pub mod sync;
+    pub mod syncobj;
     pub mod task;
     pub mod virtio;
+    pub mod workqueue;
 }
 
 /// The wire protocol and UAPI, a field-for-field mirror of the C headers (documented
@@ -36,6 +39,7 @@ mod hostmem;
 mod ioctl;
 mod layout;
 mod object;
+mod submit;
 #[cfg(CONFIG_KUNIT)]
 mod tests;
 mod vq;
@@ -63,7 +67,9 @@ impl drm::Driver for VirtGpuDrm {
         patchlevel: 0,
     };
     const FEATURES: u32 = ext::bindings::drm_driver_feature_DRIVER_GEM
-        | ext::bindings::drm_driver_feature_DRIVER_RENDER;
+        | ext::bindings::drm_driver_feature_DRIVER_RENDER
+        | ext::bindings::drm_driver_feature_DRIVER_SYNCOBJ
+        | ext::bindings::drm_driver_feature_DRIVER_SYNCOBJ_TIMELINE;
     const IOCTLS: &'static [ext::bindings::drm_ioctl_desc] = ioctl::IOCTLS;
 
     fn open(dev: &drm::Device<Self>) -> Result<Pin<KBox<context::VirtGpuFile>>> {
@@ -90,9 +96,9 @@ pub(crate) mod errno {
         err(bindings::ENOSYS)
     }
 
-    /// `EOPNOTSUPP`: an upstream ioctl this driver does not implement yet.
-    pub(crate) fn eopnotsupp() -> Error {
-        err(bindings::EOPNOTSUPP)
+    /// `ECANCELED`: the fence of a submission that was never sent (its file was closed).
+    pub(crate) fn ecanceled() -> Error {
+        err(bindings::ECANCELED)
     }
 }
 
@@ -103,12 +109,16 @@ pub(crate) fn resp_error(e: proto::wire::RespError) -> Error {
 
 struct VirtGpuModule {
     _reg: ext::virtio::Registration<drv::VirtGpuVirtio>,
+    /// Dropped after the registration: unbinding queues entity work, drained here.
+    _wq: ext::workqueue::ModuleQueueOwner,
 }
 
 impl kernel::Module for VirtGpuModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        let wq = submit::SUBMIT_WQ.init(c_str!("virtio_gpu_rs_submit"))?;
         Ok(Self {
             _reg: ext::virtio::Registration::new(module)?,
+            _wq: wq,
         })
     }
 }

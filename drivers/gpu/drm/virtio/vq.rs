@@ -7,10 +7,14 @@
 //! waiter that gives up (timeout, signal) never frees memory the device may still write.
 
 use crate::ext::{
+    dma_fence::Signaller,
     sync::{Completion, SpinLockIrq, WaitResult},
     virtio::{ReqBuf, VqRequest},
 };
 use crate::new_spinlock_irq;
+use crate::proto::{submit::FenceSeq, wire};
+use crate::submit::Entity;
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     prelude::*,
     sync::Arc,
@@ -36,6 +40,8 @@ enum ReqState {
 pub(crate) struct Request {
     cmd: ReqBuf,
     resp: ReqBuf,
+    /// The device-wide fence id the queue gave it (0: unfenced).
+    fence_id: AtomicU64,
     #[pin]
     state: SpinLockIrq<ReqState>,
     #[pin]
@@ -55,12 +61,17 @@ impl VqRequest for Request {
 impl Request {
     /// A request sending `cmd` and expecting at most `resp_len` response bytes.
     pub(crate) fn new(cmd: &[u8], resp_len: usize) -> Result<Arc<Self>> {
-        let cmd = ReqBuf::from_slice(cmd)?;
+        Self::with_buf(ReqBuf::from_slice(cmd)?, resp_len)
+    }
+
+    /// A request sending the encoded command in `cmd`.
+    pub(crate) fn with_buf(cmd: ReqBuf, resp_len: usize) -> Result<Arc<Self>> {
         let resp = ReqBuf::zeroed(resp_len)?;
         Arc::pin_init(
             pin_init!(Self {
                 cmd,
                 resp,
+                fence_id: AtomicU64::new(0),
                 state <- new_spinlock_irq!(ReqState::Pending, "virtgpu_req_state"),
                 done <- Completion::new(),
             }),
@@ -120,9 +131,58 @@ impl Request {
     }
 }
 
+/// A fenced request the device has not returned yet.
+struct InFlight {
+    /// Device-wide fence id, also the request's.
+    id: u64,
+    /// dma-fence context of the fence (one per timeline: fences of one context signal in
+    /// order).
+    context: u64,
+    signaller: Signaller,
+    /// Told when the fence signalled (it releases what the submission held).
+    owner: Arc<Entity>,
+}
+
+/// A command ready for the device, and the fence it signals when done.
+pub(crate) struct Ready {
+    pub(crate) req: Arc<Request>,
+    pub(crate) fence: Option<ReadyFence>,
+}
+
+/// The fence of a [`Ready`] command.
+pub(crate) struct ReadyFence {
+    pub(crate) context: u64,
+    pub(crate) signaller: Signaller,
+    pub(crate) owner: Arc<Entity>,
+}
+
 struct QueueInner {
     /// `None` once the queue is shut down.
     vq: Option<Virtqueue>,
+    /// Hands out fence ids in ring order (QEMU retires a timeline's fences by comparing ids).
+    seq: FenceSeq,
+    /// Fenced requests in ring order; room for a full ring is reserved at attach.
+    in_flight: KVec<InFlight>,
+}
+
+/// The device answered fenced request `id`: it and every earlier fence of its context are
+/// done (as upstream's `virtio_gpu_fence_event_process`).
+fn retire(in_flight: &mut KVec<InFlight>, id: u64) {
+    let Some(ctx) = in_flight.iter().find(|f| f.id == id).map(|f| f.context) else {
+        return;
+    };
+    let mut i = 0;
+    while i < in_flight.len() {
+        let f = &in_flight[i];
+        if f.context == ctx && f.id <= id {
+            if let Ok(f) = in_flight.remove(i) {
+                f.signaller.signal();
+                Entity::kick(f.owner);
+            }
+        } else {
+            i += 1;
+        }
+    }
 }
 
 /// A virtqueue carrying [`Request`]s.
@@ -138,15 +198,77 @@ impl CmdQueue {
     pub(crate) fn new() -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
-                inner <- new_spinlock_irq!(QueueInner { vq: None }, "virtgpu_queue"),
+                inner <- new_spinlock_irq!(
+                    QueueInner { vq: None, seq: FenceSeq::new(), in_flight: KVec::new() },
+                    "virtgpu_queue"
+                ),
             }),
             GFP_KERNEL,
         )
     }
 
     /// Gives the queue its virtqueue.
-    pub(crate) fn attach(&self, vq: Virtqueue) {
-        self.inner.lock().vq = Some(vq);
+    pub(crate) fn attach(&self, vq: Virtqueue) -> Result {
+        // At most one request per descriptor can be in flight.
+        let room = KVec::with_capacity(vq.size() as usize, GFP_KERNEL)?;
+        let mut g = self.inner.lock();
+        g.in_flight = room;
+        g.vq = Some(vq);
+        Ok(())
+    }
+
+    /// Queues the commands of `batch` from its front, in order, as long as the ring has
+    /// room, giving each fenced one the next fence id; notifies the device once. Queued
+    /// commands leave `batch`; what is left waits for room (`Ok`, retry later). `ENODEV`
+    /// once the queue is shut down.
+    pub(crate) fn queue_ready(&self, batch: &mut KVec<Ready>) -> Result {
+        let mut g = self.inner.lock();
+        let inner = &mut *g;
+        let vq = inner.vq.as_mut().ok_or(ENODEV)?;
+        let mut queued = false;
+        while !batch.is_empty() {
+            if batch[0].fence.is_some() && inner.in_flight.len() == inner.in_flight.capacity() {
+                break;
+            }
+            let Ok(Ready { req, fence }) = batch.remove(0) else {
+                break;
+            };
+            let id = match &fence {
+                Some(_) => {
+                    let id = inner.seq.next_id().ok_or(EOVERFLOW)?;
+                    req.cmd
+                        .patch(wire::HDR_FENCE_ID_OFFSET, &id.to_le_bytes())?;
+                    req.fence_id.store(id, Ordering::Relaxed);
+                    id
+                }
+                None => 0,
+            };
+            if let Err((e, req)) = vq.add_quiet(req) {
+                // Back to the front; the fence id is not reused (ids only need to grow).
+                let _ = batch.insert_within_capacity(0, Ready { req, fence });
+                if e == ENOSPC {
+                    break;
+                }
+                if queued {
+                    vq.kick();
+                }
+                return Err(e);
+            }
+            queued = true;
+            if let Some(f) = fence {
+                // Room checked above.
+                let _ = inner.in_flight.push_within_capacity(InFlight {
+                    id,
+                    context: f.context,
+                    signaller: f.signaller,
+                    owner: f.owner,
+                });
+            }
+        }
+        if queued {
+            vq.kick();
+        }
+        Ok(())
     }
 
     /// Queues `req` and notifies the device. While the ring is full it polls for space,
@@ -203,11 +325,18 @@ impl CmdQueue {
     /// Completes every request the device has returned. Interrupt context.
     pub(crate) fn drain(&self) {
         let mut g = self.inner.lock();
-        let Some(vq) = g.vq.as_mut() else { return };
+        let inner = &mut *g;
+        let Some(vq) = inner.vq.as_mut() else { return };
         loop {
             vq.disable_cb();
             while let Some((req, len)) = vq.get_used() {
                 req.finish(Ok(len));
+                let id = req.fence_id.load(Ordering::Relaxed);
+                if id != 0 {
+                    // Our own record of the fence, not the device's echo of it: a device
+                    // cannot name fences it was never given.
+                    retire(&mut inner.in_flight, id);
+                }
             }
             if vq.enable_cb() {
                 break;
@@ -222,10 +351,19 @@ impl CmdQueue {
         if let Some(mut vq) = g.vq.take() {
             while let Some((req, len)) = vq.get_used() {
                 req.finish(Ok(len));
+                let id = req.fence_id.load(Ordering::Relaxed);
+                if id != 0 {
+                    retire(&mut g.in_flight, id);
+                }
             }
             while let Some(req) = vq.detach_unused() {
                 req.finish(Err(ENODEV));
             }
+        }
+        // What the device never answered fails: its fences signal with ENODEV.
+        while let Ok(f) = g.in_flight.remove(0) {
+            f.signaller.fail(ENODEV);
+            Entity::kick(f.owner);
         }
     }
 }

@@ -142,4 +142,71 @@ static inline int vgpu_ctx_init_capset(int fd, uint64_t capset)
 	return vgpu_ioctl(fd, DRM_IOCTL_VIRTGPU_CONTEXT_INIT, &ci);
 }
 
+/* ---- command submission (EXECBUFFER) and sync_file fences ---- */
+
+#include <poll.h>
+
+/*
+ * EXECBUFFER of the @size bytes at @cmd with VIRTGPU_EXECBUF_* @flags on ring @ring
+ * (used with RING_IDX) and in-fence fd @in_fd (used with FENCE_FD_IN). A size of 0 sends
+ * no command, only the fence: what Mesa's venus sends. With FENCE_FD_OUT the out-fence's
+ * fd goes to @out_fd. 0 or -errno.
+ */
+static inline int vgpu_submit_cmd(int fd, const void *cmd, uint32_t size, uint32_t flags,
+				  uint32_t ring, int in_fd, int *out_fd)
+{
+	struct drm_virtgpu_execbuffer eb = {
+		.flags = flags, .size = size, .command = (uintptr_t)cmd, .fence_fd = in_fd,
+		.ring_idx = ring,
+	};
+	int ret = vgpu_ioctl(fd, DRM_IOCTL_VIRTGPU_EXECBUFFER, &eb);
+
+	if (!ret && out_fd && (flags & VIRTGPU_EXECBUF_FENCE_FD_OUT))
+		*out_fd = eb.fence_fd;
+	return ret;
+}
+
+/* An EXECBUFFER without a command (size 0); see vgpu_submit_cmd(). */
+static inline int vgpu_submit(int fd, uint32_t flags, uint32_t ring, int in_fd, int *out_fd)
+{
+	return vgpu_submit_cmd(fd, NULL, 0, flags, ring, in_fd, out_fd);
+}
+
+/* Waits up to @timeout_ms for sync_file @fence_fd: 1 signalled, 0 still pending, -errno. */
+static inline int vgpu_fence_wait(int fence_fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fence_fd, .events = POLLIN };
+	int ret;
+
+	do {
+		ret = poll(&p, 1, timeout_ms);
+	} while (ret < 0 && errno == EINTR);
+	if (ret < 0)
+		return -errno;
+	if (ret && (p.revents & (POLLERR | POLLNVAL)))
+		return -EINVAL;
+	return ret ? 1 : 0;
+}
+
+/*
+ * CONTEXT_INIT with capset @capset, @num_rings rings (0: the parameter is left out) and,
+ * if not 0, the rings in @poll_mask raising VIRTGPU_EVENT_FENCE_SIGNALED on the file.
+ */
+static inline int vgpu_ctx_init_rings(int fd, uint64_t capset, uint32_t num_rings,
+				      uint64_t poll_mask)
+{
+	struct drm_virtgpu_context_set_param p[3] = {
+		{ VIRTGPU_CONTEXT_PARAM_CAPSET_ID, capset },
+	};
+	struct drm_virtgpu_context_init ci = { .num_params = 1, .ctx_set_params = (uintptr_t)p };
+
+	if (num_rings)
+		p[ci.num_params++] = (struct drm_virtgpu_context_set_param){
+			VIRTGPU_CONTEXT_PARAM_NUM_RINGS, num_rings };
+	if (poll_mask)
+		p[ci.num_params++] = (struct drm_virtgpu_context_set_param){
+			VIRTGPU_CONTEXT_PARAM_POLL_RINGS_MASK, poll_mask };
+	return vgpu_ioctl(fd, DRM_IOCTL_VIRTGPU_CONTEXT_INIT, &ci);
+}
+
 #endif

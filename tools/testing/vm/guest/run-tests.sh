@@ -85,6 +85,12 @@ begin tap objects
 $T/bin/virtgpu_objects $args
 end objects
 
+# 4b'. EXECBUFFER, fences, sync_files, syncobjs, fence events, round trips.
+begin tap submit
+# shellcheck disable=SC2086
+$T/bin/virtgpu_submit $args
+end submit
+
 # 4c. Random arguments on live, closed and made-up handles, from two files.
 begin tap randioctl
 # shellcheck disable=SC2086

@@ -124,8 +124,10 @@ impl From<&ContextParams> for ContextView {
 /// The fence timeline a submission is fenced on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Timeline {
-    /// The device's global timeline (no RING_IDX): one dma-fence context for the device, shared
-    /// by every file and by the driver's own fenced commands. The command carries no ring.
+    /// The timeline of submissions without RING_IDX. Upstream shares one dma-fence context
+    /// between all files; this driver gives each file its own, because it queues each file's
+    /// submissions separately and one shared context could then signal out of order. The
+    /// command carries no ring.
     Device,
     /// Ring `n` (below 64) of the file's context: dma-fence context `base + n`; the command
     /// carries `VIRTIO_GPU_FLAG_INFO_RING_IDX` and `ring_idx = n`.
@@ -142,9 +144,9 @@ impl Timeline {
         }
     }
 
-    /// The dma-fence context of the timeline, given the device's context and the first of the
-    /// file's `num_rings` contexts (upstream: `base_fence_ctx + ring_idx`). `None` on overflow,
-    /// which `dma_fence_context_alloc` never hands out.
+    /// The dma-fence context of the timeline, given the context of submissions without ring
+    /// and the first of the file's ring contexts (upstream: `base_fence_ctx + ring_idx`).
+    /// `None` on overflow, which `dma_fence_context_alloc` never hands out.
     pub fn fence_context(self, device_ctx: u64, base_ctx: u64) -> Option<u64> {
         match self {
             Timeline::Device => Some(device_ctx),

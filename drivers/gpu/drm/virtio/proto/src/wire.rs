@@ -65,6 +65,9 @@ pub const HDR_SIZE: usize = size_of::<CtrlHdr>();
 pub const FLAG_FENCE: u32 = 1 << 0;
 /// `VIRTIO_GPU_FLAG_INFO_RING_IDX`.
 pub const FLAG_INFO_RING_IDX: u32 = 1 << 1;
+/// Byte offset of `fence_id` in `virtio_gpu_ctrl_hdr`: a queue that hands out fence ids in
+/// ring order writes it into an encoded command just before queueing it.
+pub const HDR_FENCE_ID_OFFSET: usize = 8;
 /// Capability set ids are 1..=63 (virtio spec); the driver keeps them in a `u64` mask.
 pub const MAX_CAPSET_ID: u32 = 63;
 /// Offsets of the fields of `struct virtio_gpu_config`.
@@ -1302,6 +1305,18 @@ mod tests {
         assert_eq!(c.nlen, 2);
         assert_eq!(&c.debug_name[..4], b"ab\0\0");
         assert_eq!(CtxCreate::new(255, b"").context_init, 0xff);
+    }
+
+    #[test]
+    fn fence_id_offset() {
+        let mut b = [0u8; 24];
+        CtrlHdr::cmd(1)
+            .with_fence(0x0102_0304_0506_0708, None)
+            .encode(&mut b);
+        assert_eq!(
+            b[HDR_FENCE_ID_OFFSET..HDR_FENCE_ID_OFFSET + 8],
+            0x0102_0304_0506_0708u64.to_le_bytes()
+        );
     }
 
     #[test]
