@@ -33,5 +33,17 @@ cp "$pt/vgpu_ptprobe.ko" "$overlay/opt/vgpu/"
 log "selftests"
 make -s -C "$top/tools/testing/selftests/virtio_gpu_rs" KSRC="$src" HDRS="$KDIR/hdr/include" \
 	CC="$CROSS_CC" OUT="$overlay/opt/vgpu/bin" >&2
+if [ "$ARCH" = arm64 ]; then
+	# Real clients: against the headers of the pinned Mesa image, which setup.sh makes.
+	# They live in the initramfs, so changing them never rebuilds the image.
+	if mesa=$("$here/setup-mesa.sh" "$ARCH" --cached); then
+		log "Mesa client programs"
+		mkdir -p "$overlay/opt/vgpu/mesa"
+		make -s -C "$top/tools/testing/selftests/virtio_gpu_rs/mesa" \
+			INC="$(dirname "$mesa")/include" CC="$CROSS_CC" OUT="$overlay/opt/vgpu/mesa" >&2
+	else
+		log "no Mesa image (setup-mesa.sh): the real-client tests will skip"
+	fi
+fi
 cp "$here"/guest/*.sh "$overlay/opt/vgpu/"
 "$here/mkinitramfs.sh" "$ARCH" "$KDIR" "$OUTDIR/initramfs-$ARCH.cpio.gz" "$overlay"

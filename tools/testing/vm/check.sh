@@ -11,6 +11,8 @@
 # VGPU_CYCLES=10      insmod/rmmod leak cycles    logs: out/logs/
 # VGPU_DEBUG=1        also boot the debug kernel (KASAN, lockdep, ...; config/debug.config)
 #                     on the GL device (default on arm64); 0 skips it
+# VGPU_MESA_DRIVER=c  run the real-client (Mesa) section on the upstream C driver, as a
+#                     reference; the GL device on arm64 gets setup-mesa.sh's disk
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
@@ -50,10 +52,17 @@ initrd=$("$here/build-guest.sh" "$ARCH" "$kdir" "$out")
 
 append="vgpu.run=/opt/vgpu/run-tests.sh vgpu.cycles=${VGPU_CYCLES:-10}"
 [ -z "${VGPU_ARGS:-}" ] || append+=" vgpu.args=$VGPU_ARGS"
+[ -z "${VGPU_MESA_DRIVER:-}" ] || append+=" vgpu.mesa_driver=$VGPU_MESA_DRIVER"
+# Debian's Mesa for the real-client tests, on the GL device (setup.sh builds it on arm64).
+mesa_disk=()
+if [ "$ARCH" = arm64 ] && img=$("$here/setup-mesa.sh" "$ARCH" --cached); then
+	mesa_disk=(--disk "$img")
+fi
 for gpu in $gpus; do
 	echo "[check] guest $ARCH/$gpu (log: $logs/guest-$ARCH-$gpu.log)"
+	disk=(); [ "$gpu" != gl ] || disk=("${mesa_disk[@]}")
 	"$here/run-qemu.sh" --arch "$ARCH" --kernel "$kdir/$KIMAGE" --initrd "$initrd" --gpu "$gpu" \
-		--timeout 900 --append "vgpu.gpu=$gpu $append" --log "$logs/guest-$ARCH-$gpu.log" \
+		--timeout 900 --append "vgpu.gpu=$gpu $append" --log "$logs/guest-$ARCH-$gpu.log" "${disk[@]}" \
 		> /dev/null 2> "$logs/qemu-$ARCH-$gpu.stderr" || echo "[check] QEMU exited with $?"
 	inputs+=("guest:$ARCH-$gpu:$logs/guest-$ARCH-$gpu.log")
 done
@@ -68,8 +77,8 @@ if [ "${VGPU_DEBUG:-$debug_default}" = 1 ]; then
 	gpu=gl
 	echo "[check] guest $ARCH-debug/$gpu (log: $logs/guest-$ARCH-debug-$gpu.log)"
 	"$here/run-qemu.sh" --arch "$ARCH" --kernel "$dkdir/$KIMAGE" --initrd "$dinitrd" --gpu "$gpu" \
-		--timeout 1500 --append "vgpu.gpu=$gpu vgpu.run=/opt/vgpu/run-tests.sh vgpu.cycles=3${VGPU_ARGS:+ vgpu.args=$VGPU_ARGS}" \
-		--log "$logs/guest-$ARCH-debug-$gpu.log" \
+		--timeout 1500 --append "vgpu.gpu=$gpu vgpu.run=/opt/vgpu/run-tests.sh vgpu.cycles=3${VGPU_ARGS:+ vgpu.args=$VGPU_ARGS}${VGPU_MESA_DRIVER:+ vgpu.mesa_driver=$VGPU_MESA_DRIVER}" \
+		--log "$logs/guest-$ARCH-debug-$gpu.log" "${mesa_disk[@]}" \
 		> /dev/null 2> "$logs/qemu-$ARCH-debug-$gpu.stderr" || echo "[check] QEMU exited with $?"
 	inputs+=("guest:$ARCH-debug-$gpu:$logs/guest-$ARCH-debug-$gpu.log")
 	# Leave the tree's module built for the default kernel again.

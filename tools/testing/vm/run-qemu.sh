@@ -4,12 +4,15 @@
 #
 #   run-qemu.sh --arch ARCH --kernel IMAGE --initrd CPIO --gpu {2d|gl}
 #               [--log FILE] [--timeout SECONDS] [--append "CMDLINE"] [--mem SIZE]
-#               [--display {gtk|sdl}]
+#               [--display {gtk|sdl}] [--disk IMG]
 #
 # --gpu 2d   virtio-gpu-pci, no GL, -display none.
 # --gpu gl   virtio-gpu-gl-pci,blob=true,hostmem=256M,venus=on, rendered by
 #            Mesa llvmpipe on a private Xvfb inside the chroot through
 #            -display gtk,gl=on (--display sdl for sdl,gl=on).
+# --disk IMG attaches IMG read-only as a raw virtio-blk disk (e.g. setup-mesa.sh's
+#            image). QEMU gets it as an open file descriptor, so IMG need not be
+#            inside the chroot and is never written.
 #
 # The serial console (carriage returns stripped) goes to stdout and, with
 # --log, to FILE as well; QEMU's own diagnostics go to stderr. Returns when the
@@ -22,11 +25,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
 	echo "usage: run-qemu.sh --arch ARCH --kernel IMAGE --initrd CPIO --gpu {2d|gl}" \
-	     "[--log FILE] [--timeout SECONDS] [--append \"CMDLINE\"] [--mem SIZE] [--display {gtk|sdl}]" >&2
+	     "[--log FILE] [--timeout SECONDS] [--append \"CMDLINE\"] [--mem SIZE] [--display {gtk|sdl}]" \
+	     "[--disk IMG]" >&2
 	exit 2
 }
 
-ARCH= KERNEL= INITRD= GPU= LOG= TIMEOUT=600 APPEND= MEM=2G DISPLAY_UI=gtk
+ARCH= KERNEL= INITRD= GPU= LOG= TIMEOUT=600 APPEND= MEM=2G DISPLAY_UI=gtk DISK=
 while (($#)); do
 	case "$1" in
 	--arch) ARCH=$2; shift 2 ;;
@@ -38,6 +42,7 @@ while (($#)); do
 	--append) APPEND=$2; shift 2 ;;
 	--mem) MEM=$2; shift 2 ;;
 	--display) DISPLAY_UI=$2; shift 2 ;;
+	--disk) DISK=$2; shift 2 ;;
 	-h|--help) usage ;;
 	*) echo "run-qemu.sh: unknown argument '$1'" >&2; usage ;;
 	esac
@@ -48,6 +53,7 @@ case "$DISPLAY_UI" in gtk|sdl) ;; *) echo "run-qemu.sh: --display must be gtk or
 [[ "$TIMEOUT" =~ ^[0-9]+$ ]] || { echo "run-qemu.sh: bad --timeout '$TIMEOUT'" >&2; exit 2; }
 [ -r "$KERNEL" ] || { echo "run-qemu.sh: no kernel '$KERNEL'" >&2; exit 2; }
 [ -r "$INITRD" ] || { echo "run-qemu.sh: no initrd '$INITRD'" >&2; exit 2; }
+[ -z "$DISK" ] || [ -r "$DISK" ] || { echo "run-qemu.sh: no disk image '$DISK'" >&2; exit 2; }
 . "$here/arch.sh"
 
 log() { echo "[run-qemu $ARCH-$GPU] $*" >&2; }
@@ -142,6 +148,15 @@ else
 	sed -u 's/\r$//' <"$work/console" &
 fi
 tpid=$!
+
+if [ -n "$DISK" ]; then
+	# Opened read-only here and handed over as an fd set: the chroot cannot see the image.
+	exec {diskfd}<"$DISK"
+	qemu+=(-add-fd "fd=$diskfd,set=1,opaque=disk"
+	       -drive "file=/dev/fdset/1,if=none,id=disk0,format=raw,readonly=on"
+	       -device virtio-blk-pci,drive=disk0)
+	log "disk $DISK (read-only)"
+fi
 
 log "starting $QEMU_BIN (timeout ${TIMEOUT}s)"
 start=$EPOCHREALTIME

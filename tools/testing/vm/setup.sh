@@ -1,10 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Sets up everything the harness needs for ARCH (default arm64), reusing caches:
-# host toolchain, QEMU chroot, guest kernel. Prints the kernel build directory.
+# host toolchain, QEMU chroot, Debian's Mesa disk image for the real-client tests (arm64),
+# guest kernel. Prints the kernel build directory.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 ARCH=${1:-${ARCH:-arm64}}
 "$here/setup-host.sh" >&2
 "$here/setup-chroot.sh" > /dev/null
+[ "$ARCH" != arm64 ] || "$here/setup-mesa.sh" "$ARCH" > /dev/null
 "$here/setup-kernel.sh" "$ARCH"

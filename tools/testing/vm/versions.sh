@@ -18,3 +18,17 @@ CHROOT_SUITE=sid
 
 # Everything built or downloaded lives here, outside the repository.
 VGPU_CACHE=${VGPU_CACHE:-$HOME/.cache/virtio-gpu-rs}
+
+# Guest userspace for the real-client tests (setup-mesa.sh): Debian's arm64 Mesa, unmodified.
+# trixie: its venus (Mesa 25.0.7) and virgl work against the chroot's QEMU 11.1.3 and
+# virglrenderer 1.3.0 (venus negotiates the protocol version, so an older guest Mesa is
+# fine), on the C driver and on ours; and a stable suite keeps a version on the mirror
+# until a point release replaces it, where sid drops it within weeks. sid's Mesa 26.2.6-1
+# passed the same tests (December 2026): to try it, set MESA_SUITE=sid and sid's versions
+# below (`apt-cache policy` on the suite shows them); setup-mesa.sh names any pin the
+# mirror no longer has.
+MESA_SUITE=trixie
+MESA_VERSION=25.0.7-2+deb13u1
+GLVND_VERSION=1.7.0-1+b2
+VULKAN_LOADER_VERSION=1.4.309.0-1
+VULKAN_TOOLS_VERSION=1.4.304.0+dfsg1-1

@@ -114,5 +114,11 @@ fn show_objects(dev: &Device<VirtGpuDrm>, m: &SeqFile) -> Result {
             .live_res_ids
             .load(core::sync::atomic::Ordering::Relaxed)
     );
+    // Submissions the host has not answered yet; 0 once everything sent has retired.
+    seq_print!(
+        m,
+        "fences in flight: {}\n",
+        dev.data().queues.ctrl.fences_in_flight()
+    );
     Ok(())
 }

@@ -55,14 +55,14 @@ use kernel::{
 /// The queue the entities' work runs on; drained at module exit.
 pub(crate) static SUBMIT_WQ: ModuleQueue = ModuleQueue::new();
 
-struct VgFences;
+pub(crate) struct VgFences;
 
 impl FenceNames for VgFences {
     const DRIVER: &'static CStr = c_str!("virtio_gpu_rs");
     const TIMELINE: &'static CStr = c_str!("virtio_gpu_ctx");
 }
 
-static FENCE_OPS: FenceOps<VgFences> = FenceOps::new();
+pub(crate) static FENCE_OPS: FenceOps<VgFences> = FenceOps::new();
 
 /// Timelines of a file: the one without RING_IDX, then the 64 rings.
 const TIMELINES: usize = 1 + 64;
@@ -97,8 +97,10 @@ struct EntityState {
     flushing: bool,
     /// The callback on the pending dependency of the queue's head.
     waiting: Option<FenceCallback<Entity>>,
-    /// Submissions whose fence has not been seen signalled yet.
+    /// Submissions holding objects or an event whose fence has not been seen signalled.
     held: KVec<Held>,
+    /// The last fence of each timeline: all of the file's fences once it signalled.
+    last: [Option<ARef<Fence>>; TIMELINES],
     /// Last seqno of each timeline.
     seqno: [u64; TIMELINES],
     /// The file is closed: nothing more is sent.
@@ -153,6 +155,7 @@ impl Entity {
                         flushing: false,
                         waiting: None,
                         held: KVec::new(),
+                        last: [const { None }; TIMELINES],
                         seqno: [0; TIMELINES],
                         closed: false,
                     },
@@ -344,7 +347,7 @@ impl Entity {
     /// `ERESTARTSYS` on a signal.
     pub(crate) fn wait_sent(&self) -> Result {
         let mut st = self.state.lock();
-        while !(st.queue.is_empty() && !st.flushing) && !st.closed {
+        while (!st.queue.is_empty() || st.flushing) && !st.closed {
             if self.sent.wait_interruptible(&mut st) {
                 return Err(ERESTARTSYS);
             }
@@ -366,17 +369,13 @@ impl Entity {
             job.fail(crate::errno::ecanceled());
         }
         // The host may drop the fences of a context it destroys: let the sent work finish
-        // first, for at most CMD_TIMEOUT_MS in all.
+        // first, for at most CMD_TIMEOUT_MS in all. A timeline's last fence signals last.
         let start = kernel::time::Instant::<kernel::time::Monotonic>::now();
-        loop {
-            let pending = self
-                .state
-                .lock()
-                .held
-                .iter()
-                .find(|h| !h.fence.is_signaled())
-                .map(|h| h.fence.clone());
-            let Some(f) = pending else { break };
+        let mut last = {
+            let mut st = self.state.lock();
+            core::mem::replace(&mut st.last, [const { None }; TIMELINES])
+        };
+        for f in last.iter_mut().filter_map(Option::take) {
             let spent = u32::try_from(start.elapsed().as_millis()).unwrap_or(u32::MAX);
             let Some(left) = CMD_TIMEOUT_MS.checked_sub(spent).filter(|l| *l > 0) else {
                 break;
@@ -541,18 +540,23 @@ pub(crate) fn execbuffer(
             sync_file = Some(SyncFile::new(signaller.fence())?);
         }
         let fence: ARef<Fence> = signaller.fence().into();
-        st.held.push(
-            Held {
-                fence: fence.clone(),
-                objs: KVec::new(),
-                event,
-            },
-            GFP_KERNEL,
-        )?;
+        // Only a submission that holds something needs the entity told when it is done.
+        let holds = resv.is_some() || event.is_some();
+        if holds {
+            st.held.push(
+                Held {
+                    fence: fence.clone(),
+                    objs: KVec::new(),
+                    event,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        st.last[idx] = Some(fence.clone());
         out = Some(ReadyFence {
             context: fence_ctx,
             signaller,
-            owner: entity.clone(),
+            owner: holds.then(|| entity.clone()),
         });
         Some(fence)
     } else {

@@ -154,3 +154,101 @@ mod queue_tests {
         assert_eq!(q.submit(&req).err(), Some(ENODEV));
     }
 }
+
+#[kunit_tests(virtio_gpu_rs_fence)]
+mod fence_tests {
+    use crate::ext::dma_fence::{self, FenceNotify, Signaller};
+    use crate::submit::FENCE_OPS;
+    use crate::vq::{retire, InFlight};
+    use core::sync::atomic::{AtomicU32, Ordering};
+    use kernel::{prelude::*, sync::Arc};
+
+    struct Counter(AtomicU32);
+
+    impl FenceNotify for Counter {
+        fn notify(this: &Arc<Self>) {
+            this.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn dropped_signaller_cancels() -> Result {
+        let ctx = dma_fence::context_alloc(1);
+        let s = Signaller::new(&FENCE_OPS, ctx, 1)?;
+        let f: kernel::sync::aref::ARef<_> = s.fence().into();
+        assert_eq!(f.status(), Ok(false));
+        drop(s);
+        assert!(f.is_signaled());
+        assert_eq!(f.status(), Err(crate::errno::ecanceled()));
+        let s = Signaller::new(&FENCE_OPS, ctx, 2)?;
+        let f: kernel::sync::aref::ARef<_> = s.fence().into();
+        s.signal();
+        assert_eq!(f.status(), Ok(true));
+        Ok(())
+    }
+
+    #[test]
+    fn callbacks_run_once_and_unregister() -> Result {
+        let ctx = dma_fence::context_alloc(1);
+        let n = Arc::new(Counter(AtomicU32::new(0)), GFP_KERNEL)?;
+        let s = Signaller::new(&FENCE_OPS, ctx, 1)?;
+        let cb = s.fence().add_callback(n.clone())?;
+        assert!(cb.is_ok());
+        s.signal();
+        assert_eq!(n.0.load(Ordering::Relaxed), 1);
+        drop(cb);
+        // A second fence whose callback is dropped before it signals: never called.
+        let s = Signaller::new(&FENCE_OPS, ctx, 2)?;
+        let cb = s.fence().add_callback(n.clone())?;
+        drop(cb);
+        s.signal();
+        assert_eq!(n.0.load(Ordering::Relaxed), 1);
+        // Already signalled: nothing registered, the target comes back.
+        let s = Signaller::new(&FENCE_OPS, ctx, 3)?;
+        let f: kernel::sync::aref::ARef<_> = s.fence().into();
+        s.signal();
+        assert!(f.add_callback(n.clone())?.is_err());
+        assert_eq!(n.0.load(Ordering::Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn retire_completes_its_context_in_order() -> Result {
+        let (a, b) = (dma_fence::context_alloc(1), dma_fence::context_alloc(1));
+        let mut v = KVec::new();
+        let mut fences = KVec::new();
+        for (id, ctx, seq) in [(1u64, a, 1u64), (2, b, 1), (3, a, 2), (4, a, 3)] {
+            let s = Signaller::new(&FENCE_OPS, ctx, seq)?;
+            fences.push(kernel::sync::aref::ARef::from(s.fence()), GFP_KERNEL)?;
+            v.push(
+                InFlight {
+                    id,
+                    context: ctx,
+                    signaller: s,
+                    owner: None,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        // The answer to fence 3 completes 1 and 3 (same context), not 2 or 4.
+        retire(&mut v, 3);
+        let done: KVec<bool> = {
+            let mut d = KVec::new();
+            for f in fences.iter() {
+                d.push(f.is_signaled(), GFP_KERNEL)?;
+            }
+            d
+        };
+        assert_eq!(&done[..], &[true, false, true, false]);
+        assert_eq!(v.len(), 2);
+        // An id nobody has (already retired, or made up) changes nothing.
+        retire(&mut v, 3);
+        retire(&mut v, 99);
+        assert_eq!(v.len(), 2);
+        retire(&mut v, 2);
+        retire(&mut v, 4);
+        assert!(v.is_empty());
+        assert!(fences.iter().all(|f| f.is_signaled()));
+        Ok(())
+    }
+}

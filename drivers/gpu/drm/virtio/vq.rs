@@ -132,15 +132,15 @@ impl Request {
 }
 
 /// A fenced request the device has not returned yet.
-struct InFlight {
+pub(crate) struct InFlight {
     /// Device-wide fence id, also the request's.
-    id: u64,
+    pub(crate) id: u64,
     /// dma-fence context of the fence (one per timeline: fences of one context signal in
     /// order).
-    context: u64,
-    signaller: Signaller,
-    /// Told when the fence signalled (it releases what the submission held).
-    owner: Arc<Entity>,
+    pub(crate) context: u64,
+    pub(crate) signaller: Signaller,
+    /// Told when the fence signalled, if the submission holds something to release.
+    pub(crate) owner: Option<Arc<Entity>>,
 }
 
 /// A command ready for the device, and the fence it signals when done.
@@ -153,7 +153,8 @@ pub(crate) struct Ready {
 pub(crate) struct ReadyFence {
     pub(crate) context: u64,
     pub(crate) signaller: Signaller,
-    pub(crate) owner: Arc<Entity>,
+    /// Whom to tell when the fence signals (see [`InFlight`]).
+    pub(crate) owner: Option<Arc<Entity>>,
 }
 
 struct QueueInner {
@@ -167,7 +168,7 @@ struct QueueInner {
 
 /// The device answered fenced request `id`: it and every earlier fence of its context are
 /// done (as upstream's `virtio_gpu_fence_event_process`).
-fn retire(in_flight: &mut KVec<InFlight>, id: u64) {
+pub(crate) fn retire(in_flight: &mut KVec<InFlight>, id: u64) {
     let Some(ctx) = in_flight.iter().find(|f| f.id == id).map(|f| f.context) else {
         return;
     };
@@ -177,7 +178,9 @@ fn retire(in_flight: &mut KVec<InFlight>, id: u64) {
         if f.context == ctx && f.id <= id {
             if let Ok(f) = in_flight.remove(i) {
                 f.signaller.signal();
-                Entity::kick(f.owner);
+                if let Some(o) = f.owner {
+                    Entity::kick(o);
+                }
             }
         } else {
             i += 1;
@@ -215,6 +218,11 @@ impl CmdQueue {
         g.in_flight = room;
         g.vq = Some(vq);
         Ok(())
+    }
+
+    /// Fenced commands the device has not returned yet (debugfs).
+    pub(crate) fn fences_in_flight(&self) -> usize {
+        self.inner.lock().in_flight.len()
     }
 
     /// Queues the commands of `batch` from its front, in order, as long as the ring has
@@ -363,7 +371,9 @@ impl CmdQueue {
         // What the device never answered fails: its fences signal with ENODEV.
         while let Ok(f) = g.in_flight.remove(0) {
             f.signaller.fail(ENODEV);
-            Entity::kick(f.owner);
+            if let Some(o) = f.owner {
+                Entity::kick(o);
+            }
         }
     }
 }

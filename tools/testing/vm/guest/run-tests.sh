@@ -6,7 +6,8 @@
 #
 # Environment (from the kernel command line via /init): VGPU_GPU=2d|gl,
 # VGPU_ARGS=comma-separated extra arguments for the selftest harness (e.g. -t,get_caps_errors),
-# VGPU_CYCLES=number of insmod/rmmod leak cycles (default 10).
+# VGPU_CYCLES=number of insmod/rmmod leak cycles (default 10),
+# VGPU_MESA_DRIVER=c to run the real-client (Mesa) section on the upstream C driver.
 T=/opt/vgpu
 KO=$T/virtio_gpu_rs.ko
 export VGPU_GPU=${VGPU_GPU:-}
@@ -100,6 +101,76 @@ end randioctl
 for f in /sys/kernel/debug/dri/*/virtio-gpu-map-info-override-enable; do
 	[ -w "$f" ] && echo 0 > "$f"
 done
+
+# 4d. Real clients (issue 6): Debian's arm64 Mesa as shipped, from the read-only disk that
+# check.sh attaches on the GL device (setup-mesa.sh's image, run-qemu.sh --disk). Mesa runs
+# in a chroot of that disk against whichever driver is bound, with nothing in its
+# environment but the choice of the venus ICD. Our programs come from the initramfs
+# (/opt/vgpu/mesa, bound into the chroot). VGPU_MESA_DRIVER=c (vgpu.mesa_driver=c) runs
+# this section on the upstream C driver instead, as a reference, and reloads ours after.
+M=/mnt/mesa
+mesa_start=$(cut -d' ' -f1 /proc/uptime)
+mkdir -p $M
+if [ -b /dev/vda ] && mount -t ext4 -o ro /dev/vda $M 2>/dev/null; then
+	[ -e $M/.vgpu-manifest ] || { umount $M; echo "vgpu: /dev/vda is no Mesa image"; }
+fi
+if [ ! -e $M/.vgpu-manifest ]; then
+	begin tap mesa
+	echo "TAP version 13"
+	echo "1..0 # SKIP no Mesa disk (setup-mesa.sh image, attached by run-qemu.sh --disk)"
+	end mesa
+else
+	begin tap mesa
+	tap_plan 2
+	mesa_fail=0; why=
+	for d in dev proc sys tmp; do
+		mount -o bind /$d $M/$d || { mesa_fail=1; why="bind mount of /$d failed"; }
+	done
+	mount -o bind $T/mesa $M/opt/vgpu || { mesa_fail=1; why="bind mount of $T/mesa failed"; }
+	# debugfs (object list, vgpu_ptprobe) is a submount of /sys: bind it too.
+	mount -o bind /sys/kernel/debug $M/sys/kernel/debug ||
+		{ mesa_fail=1; why="bind mount of debugfs failed"; }
+	if [ "${VGPU_MESA_DRIVER:-}" = c ]; then
+		{ rmmod virtio_gpu_rs && modprobe virtio-gpu; } ||
+			{ mesa_fail=1; why="could not switch to the C driver"; }
+	fi
+	tap $mesa_fail mesa-chroot "$why"
+	echo "# $(grep -E '^(mesa-vulkan-drivers|libvulkan1|libegl1|vulkan-tools|libc6) ' $M/.vgpu-manifest | tr '\n' ' ')"
+	for d in /sys/bus/virtio/devices/*; do # the GPU is virtio device id 16
+		[ "$(cat $d/device)" = 0x0010 ] && echo "# GPU bound to: $(basename "$(readlink $d/driver)")"
+	done
+	icd=$(cd $M && ls usr/share/vulkan/icd.d/virtio_icd*.json 2>/dev/null | head -1)
+	mesa_run() { # PROG [ARG...] in the chroot, with a clean environment
+		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp LANG=C.UTF-8 VK_DRIVER_FILES=/$icd \
+			timeout 150 chroot $M "$@"
+	}
+	out=$(mesa_run /usr/bin/vulkaninfo --summary 2>&1); rc=$?
+	echo "$out" | sed 's/^/# /'
+	if [ $rc = 0 ] && echo "$out" | grep -qE 'DRIVER_ID_MESA_VENUS|Venus'; then
+		tap 0 vulkaninfo-lists-venus
+	else
+		tap 1 vulkaninfo-lists-venus "exit status $rc, or no Venus device listed"
+	fi
+	end mesa
+
+	begin tap mesa-vulkan
+	mesa_run /opt/vgpu/vk_hostcopy 2>&1
+	end mesa-vulkan
+	begin tap mesa-egl
+	mesa_run /opt/vgpu/egl_clear 2>&1
+	end mesa-egl
+
+	begin tap mesa-teardown
+	tap_plan 1
+	for d in opt/vgpu tmp sys/kernel/debug sys proc dev; do umount $M/$d; done
+	umount $M; rc=$?; why=$(grep " $M" /proc/mounts)
+	if [ "${VGPU_MESA_DRIVER:-}" = c ] && ! { rmmod virtio_gpu && insmod $KO; }; then
+		rc=1; why="could not switch back from the C driver to ours"
+	fi
+	tap $rc mesa-unmounted "$why"
+	end mesa-teardown
+fi
+echo "vgpu: mesa section took $(awk -v a="$mesa_start" '{ printf "%.1f", $1 - a }' /proc/uptime) s"
 
 # 5. Module lifetime: pinned by an open file, unloads after close.
 begin tap unload
