@@ -1361,6 +1361,55 @@ TEST_F(submit, syncobj_timeline_point)
 }
 
 /*
+ * A timeline point as the dependency of the next submission while it is still pending:
+ * A, held back by a sw_sync fence, signals point 5; B waits for point 5 and signals point
+ * 6. Neither ioctl blocks; B's out-fence and point 6 stay pending until A could run, then
+ * both points are reached in order.
+ */
+TEST_F(submit, syncobj_timeline_dependency)
+{
+	struct drm_virtgpu_execbuffer_syncobj in, out;
+	struct drm_virtgpu_execbuffer eb;
+	uint64_t point = 0;
+	int tl, gate, fb = -1;
+	uint32_t t;
+
+	virgl_ctx(_metadata, self);
+	tl = sw_timeline(_metadata);
+	if (tl < 0)
+		return;
+	gate = sw_fence(tl, 1);
+	ASSERT_GE(gate, 0);
+	ASSERT_EQ(0, syncobj_create(self->fd, 0, &t));
+	out = (struct drm_virtgpu_execbuffer_syncobj){ .handle = t, .point = 5 };
+	eb = (struct drm_virtgpu_execbuffer){
+		.flags = EB_IN, .fence_fd = gate, .syncobj_stride = SO_SIZE,
+		.num_out_syncobjs = 1, .out_syncobjs = (uintptr_t)&out,
+	};
+	ASSERT_EQ(0, execbuf(self->fd, &eb));
+	/* Point 5 is submitted (a fence exists) but not signalled. */
+	EXPECT_EQ(-ETIME, syncobj_timeline_wait(self->fd, t, 5, 0,
+						DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT));
+
+	in = (struct drm_virtgpu_execbuffer_syncobj){ .handle = t, .point = 5 };
+	out = (struct drm_virtgpu_execbuffer_syncobj){ .handle = t, .point = 6 };
+	ASSERT_EQ(0, submit_syncobjs(self->fd, EB_OUT, &in, 1, &out, 1, SO_SIZE, &fb));
+	usleep(100 * 1000);
+	EXPECT_EQ(0, vgpu_fence_wait(fb, 0)) TH_LOG("B signalled before its dependency");
+	ASSERT_EQ(0, syncobj_query(self->fd, t, &point));
+	EXPECT_LT(point, 5);
+
+	ASSERT_EQ(0, sw_inc(tl, 1));
+	EXPECT_EQ(1, vgpu_fence_wait(fb, FENCE_TIMEOUT_MS));
+	EXPECT_EQ(0, syncobj_timeline_wait(self->fd, t, 6, FENCE_TIMEOUT_MS, 0));
+	ASSERT_EQ(0, syncobj_query(self->fd, t, &point));
+	EXPECT_EQ(6, point);
+	close(fb);
+	close(gate);
+	close(tl);
+}
+
+/*
  * Binary syncobj: signalled by a submission's out-syncobj, then consumed by the next
  * submission with SYNCOBJ_RESET: after that ioctl returns the syncobj has no fence
  * (SYNCOBJ_WAIT without WAIT_FOR_SUBMIT is EINVAL, with it and no time ETIME).
