@@ -28,6 +28,7 @@
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>
+#include <linux/vmalloc.h>
 #include "helpers.h"
 
 bool vgpu_helper_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit)
@@ -476,4 +477,26 @@ void vgpu_helper_dma_fence_chain_free(struct dma_fence_chain *chain)
 struct workqueue_struct *vgpu_helper_alloc_workqueue(const char *name)
 {
 	return alloc_workqueue("%s", WQ_UNBOUND | WQ_MEM_RECLAIM, 0, name);
+}
+
+bool vgpu_helper_is_vmalloc_addr(const void *p)
+{
+	return is_vmalloc_addr(p);
+}
+
+/* One scatterlist entry per page of the vmalloc'ed @buf..@buf+@len (@nents pages). */
+void vgpu_helper_sg_init_vmalloc(struct scatterlist *sgl, unsigned int nents, const void *buf,
+				 size_t len)
+{
+	unsigned int i;
+
+	sg_init_table(sgl, nents);
+	for (i = 0; i < nents && len; i++) {
+		size_t off = offset_in_page(buf);
+		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+
+		sg_set_page(&sgl[i], vmalloc_to_page(buf), n, off);
+		buf += n;
+		len -= n;
+	}
 }

@@ -105,4 +105,8 @@ struct dma_fence_chain *vgpu_helper_dma_fence_chain_alloc(void);
 void vgpu_helper_dma_fence_chain_free(struct dma_fence_chain *chain);
 struct workqueue_struct;
 struct workqueue_struct *vgpu_helper_alloc_workqueue(const char *name);
+struct scatterlist;
+bool vgpu_helper_is_vmalloc_addr(const void *p);
+void vgpu_helper_sg_init_vmalloc(struct scatterlist *sgl, unsigned int nents, const void *buf,
+				 size_t len);
 #endif

@@ -240,14 +240,46 @@ unsafe extern "C" fn vq_callback(vq: *mut bindings::virtqueue) {
 
 /// Bytes shared with the device for one request, used once.
 ///
-/// kmalloc'ed, so the buffer is in the linear map as the DMA API and the virtio ring
-/// require. A buffer goes `FRESH -> SUBMITTED -> RETURNED` exactly once: it can be queued
-/// only while fresh, and its bytes can be read only once the device returned it, so the
-/// CPU never reads memory the device may still write.
+/// kvmalloc'ed: small buffers come from kmalloc (one scatterlist entry), large ones may be
+/// vmalloc'ed and are then described page by page (a scatterlist table built once, before
+/// the buffer is shared), so a 1 MiB command never needs a physically contiguous order-9
+/// allocation. A buffer goes `FRESH -> SUBMITTED -> RETURNED` exactly once: it can be
+/// queued only while fresh, and its bytes can be read only once the device returned it, so
+/// the CPU never reads memory the device may still write.
 pub struct ReqBuf {
-    bytes: core::cell::UnsafeCell<KVec<u8>>,
+    bytes: core::cell::UnsafeCell<Bytes>,
+    /// For vmalloc'ed bytes: one entry per page, the last marked as the end. Empty else.
+    pages: KVec<bindings::scatterlist>,
     state: AtomicU8,
 }
+
+/// The storage of a [`ReqBuf`].
+enum Bytes {
+    /// kvmalloc'ed (kmalloc'ed unless large and memory is fragmented).
+    Kv(KVVec<u8>),
+    /// Always vmalloc'ed: large buffers copied from userspace.
+    V(VVec<u8>),
+}
+
+impl Bytes {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Kv(v) => v,
+            Self::V(v) => v,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        match self {
+            Self::Kv(v) => v,
+            Self::V(v) => v,
+        }
+    }
+}
+
+/// Buffers copied from userspace larger than this are vmalloc'ed, never a high-order
+/// allocation (upstream's `vmemdup_user` tries kmalloc first).
+const VMALLOC_ABOVE: usize = 8 * kernel::page::PAGE_SIZE;
 
 const FRESH: u8 = 0;
 const SUBMITTED: u8 = 1;
@@ -255,10 +287,11 @@ const RETURNED: u8 = 2;
 /// Being patched ([`ReqBuf::patch`]): neither claimable nor readable.
 const PATCHING: u8 = 3;
 
-// SAFETY: The bytes are only written before submission (construction) and by the device
-// while submitted, and only read once returned; `state` orders these phases.
+// SAFETY: The bytes are only written before submission (construction, `patch`) and by the
+// device while submitted, and only read once returned; `state` orders these phases. The
+// page table is written at construction only.
 unsafe impl Sync for ReqBuf {}
-// SAFETY: An owned heap buffer and an atomic.
+// SAFETY: An owned heap buffer, the table describing it, and an atomic.
 unsafe impl Send for ReqBuf {}
 
 impl ReqBuf {
@@ -266,10 +299,33 @@ impl ReqBuf {
     /// Sizes may come from userspace: a failed allocation is an `ENOMEM`, not a warning.
     pub fn from_slice(data: &[u8]) -> Result<Self> {
         let flags = GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN;
-        let mut v = KVec::with_capacity(data.len(), flags)?;
+        let mut v = KVVec::with_capacity(data.len(), flags)?;
         v.extend_from_slice(data, flags)?;
+        Self::with_bytes(Bytes::Kv(v))
+    }
+
+    fn with_bytes(b: Bytes) -> Result<Self> {
+        let v = b.as_slice();
+        let mut pages = KVec::new();
+        // SAFETY: Any pointer may be tested.
+        if !v.is_empty() && unsafe { bindings::vgpu_helper_is_vmalloc_addr(v.as_ptr().cast()) } {
+            let off = v.as_ptr() as usize % kernel::page::PAGE_SIZE;
+            let nents = (off + v.len()).div_ceil(kernel::page::PAGE_SIZE);
+            pages = KVec::from_elem(bindings::scatterlist::default(), nents, GFP_KERNEL)?;
+            // SAFETY: `pages` has `nents` entries, which cover the `v.len()` vmalloc'ed bytes
+            // at `v`; the helper only writes the entries.
+            unsafe {
+                bindings::vgpu_helper_sg_init_vmalloc(
+                    pages.as_mut_ptr(),
+                    nents as u32,
+                    v.as_ptr().cast(),
+                    v.len(),
+                )
+            };
+        }
         Ok(Self {
-            bytes: core::cell::UnsafeCell::new(v),
+            bytes: core::cell::UnsafeCell::new(b),
+            pages,
             state: AtomicU8::new(FRESH),
         })
     }
@@ -283,16 +339,21 @@ impl ReqBuf {
     ) -> Result<Self> {
         let flags = GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN;
         let total = head.len().checked_add(len).ok_or(ENOMEM)?;
-        let mut v = KVec::with_capacity(total, flags)?;
-        v.extend_from_slice(head, flags)?;
-        user.read_all(&mut v, flags)?;
-        if v.len() != total {
+        let b = if total > VMALLOC_ABOVE {
+            let mut v = VVec::with_capacity(total, flags)?;
+            v.extend_from_slice(head, flags)?;
+            user.read_all(&mut v, flags)?;
+            Bytes::V(v)
+        } else {
+            let mut v = KVVec::with_capacity(total, flags)?;
+            v.extend_from_slice(head, flags)?;
+            user.read_all(&mut v, flags)?;
+            Bytes::Kv(v)
+        };
+        if b.as_slice().len() != total {
             return Err(EFAULT);
         }
-        Ok(Self {
-            bytes: core::cell::UnsafeCell::new(v),
-            state: AtomicU8::new(FRESH),
-        })
+        Self::with_bytes(b)
     }
 
     /// Overwrites bytes at `offset` of a buffer that was not queued yet (e.g. a header
@@ -308,7 +369,7 @@ impl ReqBuf {
         }
         // SAFETY: In `PATCHING` nobody else reads or writes the bytes: they cannot be
         // claimed for the device nor read as returned until the state goes back to `FRESH`.
-        let v = unsafe { &mut *self.bytes.get() };
+        let v = unsafe { (*self.bytes.get()).as_mut_slice() };
         let r = match offset
             .checked_add(data.len())
             .and_then(|end| v.get_mut(offset..end))
@@ -325,11 +386,8 @@ impl ReqBuf {
 
     /// A zeroed device-writable buffer of `len` bytes.
     pub fn zeroed(len: usize) -> Result<Self> {
-        let v = KVec::from_elem(0u8, len, GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN)?;
-        Ok(Self {
-            bytes: core::cell::UnsafeCell::new(v),
-            state: AtomicU8::new(FRESH),
-        })
+        let v = KVVec::from_elem(0u8, len, GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN)?;
+        Self::with_bytes(Bytes::Kv(v))
     }
 
     /// The contents, once the device has returned the buffer; `None` before.
@@ -338,7 +396,7 @@ impl ReqBuf {
             return None;
         }
         // SAFETY: Returned buffers are never written again (they cannot be resubmitted).
-        Some(unsafe { &*self.bytes.get() })
+        Some(unsafe { (*self.bytes.get()).as_slice() })
     }
 
     fn claim(&self) -> bool {
@@ -353,10 +411,16 @@ impl ReqBuf {
     }
 
     fn sg(&self) -> Sg {
-        // SAFETY: Only called for a claimed buffer: its bytes are a live kmalloc'ed
-        // allocation that the request (kept alive by the queue's token) owns.
+        if !self.pages.is_empty() {
+            // The table was built at construction and is never written again; the virtio
+            // core only reads it.
+            return Sg::Table(self.pages.as_ptr().cast_mut());
+        }
+        // SAFETY: Only called for a claimed buffer: its bytes are a live kmalloc'ed (not
+        // vmalloc'ed: `pages` is empty) allocation that the request, kept alive by the
+        // queue's token, owns.
         unsafe {
-            let v = &*self.bytes.get();
+            let v = (*self.bytes.get()).as_slice();
             Sg::new(v.as_ptr(), v.len())
         }
     }
@@ -385,9 +449,11 @@ pub struct Virtqueue<T: VqRequest> {
 // are serialised, which `&mut self` receivers ensure; the tokens are `Arc<T>`, `T: Send`.
 unsafe impl<T: VqRequest> Send for Virtqueue<T> {}
 
-/// A device-readable or device-writable buffer, described for `virtqueue_add_sgs`.
-struct Sg {
-    sg: bindings::scatterlist,
+/// A device-readable or device-writable buffer, described for `virtqueue_add_sgs`: one
+/// entry for a linear buffer, or a buffer's own page table.
+enum Sg {
+    One(bindings::scatterlist),
+    Table(*mut bindings::scatterlist),
 }
 
 impl Sg {
@@ -399,7 +465,15 @@ impl Sg {
         let mut sg = bindings::scatterlist::default();
         // SAFETY: `sg` is a valid scatterlist entry; the caller guarantees the buffer.
         unsafe { bindings::sg_init_one(&mut sg, ptr.cast(), len as u32) };
-        Self { sg }
+        Self::One(sg)
+    }
+
+    /// The first entry, for `virtqueue_add_sgs`.
+    fn as_ptr(&mut self) -> *mut bindings::scatterlist {
+        match self {
+            Self::One(sg) => sg,
+            Self::Table(p) => *p,
+        }
     }
 }
 
@@ -432,11 +506,12 @@ impl<T: VqRequest> Virtqueue<T> {
         }
         let mut out = req.out_buf().sg();
         let mut inp = req.in_buf().sg();
-        let mut list = [&raw mut out.sg, &raw mut inp.sg];
+        let mut list = [out.as_ptr(), inp.as_ptr()];
         let token = Arc::into_raw(req);
         // SAFETY: `self.vq` is a valid queue; `list` holds one device-readable and one
-        // device-writable scatterlist over buffers kept alive by the token, which the queue
-        // owns until `get_used`/`detach_unused` turn it back into an `Arc<T>`.
+        // device-writable scatterlist (each a single entry or an end-marked table) over
+        // buffers kept alive by the token, which the queue owns until
+        // `get_used`/`detach_unused` turn it back into an `Arc<T>`.
         let ret = unsafe {
             bindings::virtqueue_add_sgs(
                 self.vq,

@@ -331,16 +331,14 @@ pub(crate) fn resource_create_blob(
         fpriv.entity().wait_sent()?;
         // The inline command (e.g. virgl's resource creation for this blob id) runs in the
         // file's context before the blob is created.
-        let hdr_size = wire::submit_3d_size(0).ok_or(EINVAL)?;
-        let total = wire::submit_3d_size(v.cmd_size as usize).ok_or(ENOMEM)?;
-        let mut buf = KVec::from_elem(0u8, total, GFP_KERNEL | __GFP_NOWARN)?;
-        wire::Submit3d { size: v.cmd_size }
-            .encode_into(&wire::CtrlHdr::ctx(fpriv.ctx_id()), &mut buf)
-            .map_err(|_| EINVAL)?;
-        UserSlice::new(UserPtr::from_addr(args.cmd as usize), v.cmd_size as usize)
-            .reader()
-            .read_slice(&mut buf[hdr_size..])?;
-        gpu.queues.ctrl.command(&buf)?;
+        let head = wire::Submit3d { size: v.cmd_size }.encode(&wire::CtrlHdr::ctx(fpriv.ctx_id()));
+        let len = v.cmd_size as usize;
+        let cmd = crate::ext::virtio::ReqBuf::from_head_and_user(
+            &head,
+            UserSlice::new(UserPtr::from_addr(args.cmd as usize), len).reader(),
+            len,
+        )?;
+        gpu.queues.ctrl.command_buf(cmd)?;
     }
     let kind = match v.mem {
         validate::BlobMem::Guest => Kind::BlobGuest,

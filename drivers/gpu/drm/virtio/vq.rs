@@ -315,6 +315,15 @@ impl CmdQueue {
         crate::proto::wire::decode_nodata(req.response()?).map_err(crate::resp_error)
     }
 
+    /// Like [`CmdQueue::command`] for a command already in a request buffer (e.g. one
+    /// copied from userspace by [`ReqBuf::from_head_and_user`]).
+    pub(crate) fn command_buf(&self, cmd: ReqBuf) -> Result {
+        let req = Request::with_buf(cmd, crate::proto::wire::RESP_NODATA_SIZE)?;
+        self.submit(&req)?;
+        req.wait(CMD_TIMEOUT_MS)?;
+        crate::proto::wire::decode_nodata(req.response()?).map_err(crate::resp_error)
+    }
+
     /// Like [`CmdQueue::command`] for teardown: waits without being interrupted by signals.
     ///
     /// `Ok(answer)` when the device answered (its verdict inside): it has processed the

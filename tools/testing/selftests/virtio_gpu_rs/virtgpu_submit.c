@@ -635,6 +635,55 @@ TEST_F(submit, bad_pointers)
 	EXPECT_EQ(0, vgpu_gem_close(self->fd, bo));
 }
 
+/*
+ * The largest command (1 MiB, the driver's cap): virgl NOPs across every page, then a
+ * PIPE_RESOURCE_CREATE at its very end. Only a stream that reached the host whole and in
+ * order defines that resource, which a HOST3D blob then takes by its blob id. Commands
+ * this large are vmalloc'ed and sent page by page.
+ */
+TEST_F(submit, largest_command_arrives_intact)
+{
+	const uint32_t dwords = (1 << 20) / 4, tail = VIRGL_PIPE_RES_CREATE_SIZE + 1;
+	const uint32_t blob_id = 0x7e57;
+	uint32_t *cmd = calloc(dwords, 4), i = 0, n;
+	struct drm_virtgpu_resource_create_blob rb = {
+		.blob_mem = VIRTGPU_BLOB_MEM_HOST3D, .size = 4096, .blob_id = blob_id,
+	};
+	int out = -1;
+
+	ASSERT_NE(NULL, cmd);
+	if (!has_capset(&self->f, VIRTGPU_DRM_CAPSET_VIRGL2) ||
+	    vgpu_getparam(self->fd, VIRTGPU_PARAM_RESOURCE_BLOB) != 1)
+		SKIP(free(cmd); return, "needs a virgl2 context and blobs");
+	virgl_ctx(_metadata, self);
+	while (i < dwords - tail) {
+		n = dwords - tail - i < 65536 ? dwords - tail - i : 65536;
+		cmd[i] = VIRGL_CMD0(VIRGL_CCMD_NOP, 0, n - 1);
+		i += n;
+	}
+	cmd[i++] = VIRGL_CMD0(VIRGL_CCMD_PIPE_RESOURCE_CREATE, 0, VIRGL_PIPE_RES_CREATE_SIZE);
+	cmd[i++] = VIRGL_PIPE_BUFFER;
+	cmd[i++] = VIRGL_FORMAT_R8_UNORM;
+	cmd[i++] = VIRGL_BIND_VERTEX_BUFFER;
+	cmd[i++] = 4096;	/* width */
+	cmd[i++] = 1;		/* height */
+	cmd[i++] = 1;		/* depth */
+	cmd[i++] = 1;		/* array_size */
+	cmd[i++] = 0;		/* last_level */
+	cmd[i++] = 0;		/* nr_samples */
+	cmd[i++] = VIRGL_RESOURCE_FLAG_MAP_PERSISTENT | VIRGL_RESOURCE_FLAG_MAP_COHERENT;
+	cmd[i++] = blob_id;
+	ASSERT_EQ(dwords, i);
+	ASSERT_EQ(0, vgpu_submit_cmd(self->fd, cmd, dwords * 4, EB_OUT, 0, -1, &out));
+	EXPECT_EQ(1, vgpu_fence_wait(out, FENCE_TIMEOUT_MS));
+	close(out);
+	free(cmd);
+	EXPECT_EQ(0, vgpu_ioctl(self->fd, DRM_IOCTL_VIRTGPU_RESOURCE_CREATE_BLOB, &rb))
+	TH_LOG("no host resource for the blob id at the command's end: the stream was damaged");
+	if (rb.bo_handle)
+		EXPECT_EQ(0, vgpu_gem_close(self->fd, rb.bo_handle));
+}
+
 /* A 64 KiB command (one virgl NOP with its payload) is an ordinary size: accepted. */
 TEST_F(submit, large_command)
 {
