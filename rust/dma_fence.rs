@@ -101,11 +101,12 @@ impl Fence {
         }
     }
 
-    /// Waits up to `timeout` jiffies for the fence, without being interrupted: `true` once
-    /// signalled, `false` on timeout.
-    pub fn wait_uninterruptible(&self, timeout: usize) -> bool {
+    /// Waits (sleeps) up to `timeout` jiffies for the fence, without being interrupted:
+    /// `true` once signalled, `false` on timeout.
+    pub fn wait_uninterruptible(&self, timeout: kernel::time::Jiffies) -> bool {
+        let t = isize::try_from(timeout).unwrap_or(isize::MAX);
         // SAFETY: `self` is a live fence.
-        let r = unsafe { bindings::dma_fence_wait_timeout(self.as_raw(), false, timeout as isize) };
+        let r = unsafe { bindings::dma_fence_wait_timeout(self.as_raw(), false, t) };
         r > 0
     }
 
@@ -268,6 +269,12 @@ pub fn context_alloc(num: u32) -> u64 {
 }
 
 /// The sole right to signal one fence of this driver.
+///
+/// Leaking one (`mem::forget`) would leave a fence unsignalled whose ops point into the
+/// module after it is unloaded: the driver keeps every signaller in structures it drops
+/// before its module exits. (Between the last signal and the module's text going away,
+/// RCU readers of a fence's names are covered by the `synchronize_rcu()` in module
+/// unloading.)
 ///
 /// Dropping it signals the fence: with no error after [`Signaller::signal`], otherwise with
 /// `ECANCELED` (or the error given to [`Signaller::fail`]).

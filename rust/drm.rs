@@ -164,8 +164,15 @@ impl<T: Driver> Device<T> {
     }
 }
 
+// SAFETY: A `drm_device` is reference counted and its state is protected by its own locks;
+// `&Device` only exposes methods that may run on any thread.
+unsafe impl<T: Driver> Send for Device<T> {}
+// SAFETY: See `Send`.
+unsafe impl<T: Driver> Sync for Device<T> {}
+
 // SAFETY: `drm_dev_get`/`drm_dev_put` manage the device's reference count; the last put
-// releases it (and the driver data).
+// releases it (and the driver data). The last put may sleep: drop an `ARef<Device>` in
+// process context.
 unsafe impl<T: Driver> kernel::sync::aref::AlwaysRefCounted for Device<T> {
     fn inc_ref(&self) {
         // SAFETY: `self` is a live device.
@@ -189,7 +196,8 @@ pub struct PendingEvent<T: Driver> {
 }
 
 // SAFETY: The event is owned by this value until sent or cancelled; the DRM core protects
-// the file's event lists with `dev->event_lock`, taken with interrupts disabled.
+// the file's event lists with `dev->event_lock`, taken with interrupts disabled. The device
+// reference is `Send + Sync` (see `Device`).
 unsafe impl<T: Driver> Send for PendingEvent<T> {}
 // SAFETY: No `&self` method touches the event.
 unsafe impl<T: Driver> Sync for PendingEvent<T> {}

@@ -346,7 +346,7 @@ impl<T: DriverObject> Object<T> {
 /// drop or by [`ResvLocked::unlock`], which gives them back.
 pub struct ResvLocked<T: DriverObject> {
     objs: KVec<ARef<Object<T>>>,
-    raw: KVec<*mut bindings::drm_gem_object>,
+    raw: KVVec<*mut bindings::drm_gem_object>,
     /// The ww-mutex acquire context; locks point at it, so it lives in its own allocation.
     ctx: KBox<Opaque<bindings::ww_acquire_ctx>>,
 }
@@ -355,9 +355,10 @@ impl<T: DriverObject> ResvLocked<T> {
     /// Locks the reservations of `objs` (interruptibly: `EINTR`/`ERESTARTSYS`), each at most
     /// once: an object listed twice is `EALREADY`, as in the DRM core.
     pub fn lock(objs: KVec<ARef<Object<T>>>) -> Result<Self> {
-        let mut raw = KVec::with_capacity(objs.len(), GFP_KERNEL)?;
+        let flags = GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN;
+        let mut raw = KVVec::with_capacity(objs.len(), flags)?;
         for o in objs.iter() {
-            raw.push(o.gem(), GFP_KERNEL)?;
+            raw.push(o.gem(), flags)?;
         }
         let ctx = KBox::new(Opaque::uninit(), GFP_KERNEL)?;
         let count = i32::try_from(raw.len()).map_err(|_| EINVAL)?;
@@ -374,13 +375,21 @@ impl<T: DriverObject> ResvLocked<T> {
         Ok(this)
     }
 
-    /// Adds `fence` to every reservation, for `usage`. Uses the slot reserved by `lock`.
-    pub fn add_fence(&mut self, fence: &super::dma_fence::Fence, usage: ResvUsage) {
+    /// Adds `fence` (a plain fence, not an array or chain) to every reservation for
+    /// `usage`, in the one slot `lock` reserved, then unlocks and hands the object
+    /// references back. Consuming the guard keeps it to one fence per lock.
+    pub fn add_fence_and_unlock(
+        mut self,
+        fence: &super::dma_fence::Fence,
+        usage: ResvUsage,
+    ) -> KVec<ARef<Object<T>>> {
         for &o in self.raw.iter() {
             // SAFETY: The reservation is locked with a fence slot reserved; the reservation
             // takes its own reference to the fence.
             unsafe { bindings::dma_resv_add_fence((*o).resv, fence.as_raw(), usage.raw()) };
         }
+        self.release();
+        core::mem::take(&mut self.objs)
     }
 
     /// Unlocks and hands the object references back.

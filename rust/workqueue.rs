@@ -27,11 +27,29 @@ impl ModuleQueue {
         if wq.is_null() {
             return Err(ENOMEM);
         }
-        self.0.store(wq.cast(), Ordering::Release);
+        if self
+            .0
+            .compare_exchange(
+                core::ptr::null_mut(),
+                wq.cast(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_err()
+        {
+            // SAFETY: Allocated above and never shared.
+            unsafe { bindings::destroy_workqueue(wq.cast()) };
+            return Err(EBUSY);
+        }
         Ok(ModuleQueueOwner(self))
     }
 
     /// The queue; `None` outside of module init..exit.
+    ///
+    /// The reference is only valid until the owner is dropped, which the module does in
+    /// its exit, after everything that could queue work (devices, files, fence callbacks)
+    /// is gone; work already queued is drained there. This protocol is the module's to
+    /// keep: the owner must not be dropped earlier.
     pub fn get(&self) -> Option<&Queue> {
         let wq = self.0.load(Ordering::Acquire);
         // SAFETY: A non-null pointer is a live workqueue until `ModuleQueueOwner` drops, which

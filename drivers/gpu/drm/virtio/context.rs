@@ -13,6 +13,7 @@ use crate::ext::task;
 use crate::object::VgObject;
 use crate::proto::{submit::ContextView, validate::ContextParams, wire};
 use crate::submit::Entity;
+use crate::vq::Request;
 use kernel::{
     new_mutex,
     prelude::*,
@@ -184,6 +185,13 @@ impl VirtGpuFile {
             resource_id: obj.res_id(),
         }
         .encode(&wire::CtrlHdr::ctx(self.ctx_id));
+        // Submissions of this file still waiting to be sent may use the resource: the
+        // detach goes after them, through the file's queue (not awaited).
+        if let Ok(req) = Request::new(&cmd, wire::RESP_NODATA_SIZE) {
+            if let Ok(Some(())) = self.entity.send_in_order(req) {
+                return;
+            }
+        }
         if let Err(e) = self.gpu.queues.ctrl.command_teardown(&cmd) {
             if e != ENODEV {
                 dev_warn!(

@@ -297,6 +297,8 @@ impl virtio::Driver for VirtGpuVirtio {
         // mappings), then take the host blobs out of the host-visible region while the
         // device still answers, then stop the device and fail what is still queued.
         let Binding { gpu, drm } = KBox::into_inner(Pin::into_inner(data));
+        // Submissions still waiting in a file's queue fail from here on (ENODEV).
+        gpu.queues.ctrl.stop_submissions();
         drop(drm);
         gpu.unmap_all_blobs();
         gpu.queues.stop(vdev);

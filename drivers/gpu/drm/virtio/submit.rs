@@ -67,6 +67,11 @@ pub(crate) static FENCE_OPS: FenceOps<VgFences> = FenceOps::new();
 /// Timelines of a file: the one without RING_IDX, then the 64 rings.
 const TIMELINES: usize = 1 + 64;
 
+/// Most submissions a file may have waiting to be sent. Beyond, EXECBUFFER waits
+/// (interruptibly) for room, as upstream waits for room in the ring: a client submitting
+/// behind a fence that never signals cannot fill kernel memory.
+const MAX_QUEUED: usize = 1024;
+
 /// A submission waiting in an entity's FIFO.
 struct Job {
     ready: Ready,
@@ -75,10 +80,19 @@ struct Job {
 }
 
 impl Job {
-    /// Gives up on the job: its fence signals with `e`, nothing reaches the host.
+    /// Gives up on the job: its fence signals with `e`, nothing reaches the host. Callers
+    /// make sure the earlier fences of its timeline have signalled (or the device is gone),
+    /// so fences still signal in order.
     fn fail(self, e: Error) {
-        if let Some(f) = self.ready.fence {
-            f.signaller.fail(e);
+        if let Some(ReadyFence {
+            signaller, owner, ..
+        }) = self.ready.fence
+        {
+            signaller.fail(e);
+            // Release what it held now, not at the next unrelated signal.
+            if let Some(o) = owner {
+                Entity::kick(o);
+            }
         }
     }
 }
@@ -93,14 +107,15 @@ struct Held {
 struct EntityState {
     /// Submissions not sent yet, oldest first.
     queue: KVec<Job>,
+    /// Room for a batch of the whole queue, reserved by the ioctl, so that sending never
+    /// allocates (and never drops a job for lack of memory).
+    spare: KVec<Ready>,
     /// The work took jobs off the queue and is sending them: the ioctl must not overtake.
     flushing: bool,
     /// The callback on the pending dependency of the queue's head.
     waiting: Option<FenceCallback<Entity>>,
     /// Submissions holding objects or an event whose fence has not been seen signalled.
     held: KVec<Held>,
-    /// The last fence of each timeline: all of the file's fences once it signalled.
-    last: [Option<ARef<Fence>>; TIMELINES],
     /// Last seqno of each timeline.
     seqno: [u64; TIMELINES],
     /// The file is closed: nothing more is sent.
@@ -116,7 +131,7 @@ pub(crate) struct Entity {
     fence_base: u64,
     #[pin]
     state: Mutex<EntityState>,
-    /// Signalled when the FIFO has been sent (or cancelled).
+    /// Signalled whenever the work sent a batch or the FIFO emptied, and at close.
     #[pin]
     sent: CondVar,
     #[pin]
@@ -131,8 +146,9 @@ impl WorkItem for Entity {
     type Pointer = Arc<Entity>;
 
     fn run(this: Arc<Entity>) {
-        this.reap();
+        // Sending first: releasing objects may wait for the host.
         this.advance();
+        this.reap();
     }
 }
 
@@ -152,10 +168,10 @@ impl Entity {
                 state <- new_mutex!(
                     EntityState {
                         queue: KVec::new(),
+                        spare: KVec::new(),
                         flushing: false,
                         waiting: None,
                         held: KVec::new(),
-                        last: [const { None }; TIMELINES],
                         seqno: [0; TIMELINES],
                         closed: false,
                     },
@@ -171,8 +187,12 @@ impl Entity {
     /// Queues the entity's work (any context). A reference dropped here is never the last
     /// one while work is pending, so the entity is never freed in interrupt context.
     pub(crate) fn kick(this: Arc<Self>) {
-        if let Some(q) = SUBMIT_WQ.get() {
-            let _ = q.enqueue(this);
+        match SUBMIT_WQ.get() {
+            Some(q) => {
+                let _ = q.enqueue(this);
+            }
+            // Entities only exist between module init and exit.
+            None => pr_warn!("virtio_gpu_rs: entity work without a workqueue\n"),
         }
     }
 
@@ -226,8 +246,8 @@ impl Entity {
     /// Sends the jobs at the head of the FIFO whose dependencies signalled.
     fn advance(self: &Arc<Self>) {
         loop {
-            let mut batch = KVec::new();
-            {
+            let mut block_on = None;
+            let mut batch = {
                 let mut st = self.state.lock();
                 if st.closed || st.flushing {
                     return;
@@ -238,65 +258,80 @@ impl Entity {
                     }
                 }
                 st.waiting = None;
+                let mut batch = core::mem::take(&mut st.spare);
                 while !st.queue.is_empty() {
                     let head = &mut st.queue[0];
                     head.deps.retain(|f| !f.is_signaled());
-                    if let Some(dep) = head.deps.first() {
-                        let dep = dep.clone();
+                    if let Some(dep) = head.deps.first().cloned() {
                         match dep.add_callback(self.clone()) {
-                            Ok(Ok(cb)) => {
-                                st.waiting = Some(cb);
-                                break;
-                            }
+                            Ok(Ok(cb)) => st.waiting = Some(cb),
                             // Signalled meanwhile: look again.
                             Ok(Err(_)) => continue,
-                            Err(e) => {
-                                if let Ok(job) = st.queue.remove(0) {
-                                    job.fail(e);
-                                }
-                                continue;
-                            }
+                            // No memory for a callback: wait for it right here instead.
+                            Err(_) => block_on = Some(dep),
                         }
+                        break;
                     }
                     let Ok(job) = st.queue.remove(0) else { break };
-                    // Without memory the job is dropped, which signals its fence with
-                    // ECANCELED.
-                    let _ = batch.push(job.ready, GFP_KERNEL);
+                    if let Err(e) = batch.push_within_capacity(job.ready) {
+                        // Not reached: the ioctl reserved room for every queued job.
+                        let _ = st.queue.insert_within_capacity(
+                            0,
+                            Job {
+                                ready: e.0,
+                                deps: KVec::new(),
+                            },
+                        );
+                        break;
+                    }
                 }
                 if batch.is_empty() {
+                    st.spare = batch;
                     if st.queue.is_empty() {
                         self.sent.notify_all();
                     }
-                    return;
+                    if block_on.is_none() {
+                        return;
+                    }
+                    KVec::new()
+                } else {
+                    st.flushing = true;
+                    batch
                 }
-                st.flushing = true;
+            };
+            if let Some(dep) = block_on {
+                // Bounded steps, so that a closing file is noticed.
+                dep.wait_uninterruptible(kernel::time::msecs_to_jiffies(100));
+                continue;
             }
             self.send(&mut batch);
             let mut st = self.state.lock();
             st.flushing = false;
-            if st.queue.is_empty() {
-                self.sent.notify_all();
-                return;
+            // Keep whichever buffer has more room: the ioctl may have grown the other.
+            if batch.capacity() > st.spare.capacity() {
+                st.spare = batch;
             }
-            if st.waiting.is_some() {
+            self.sent.notify_all();
+            if st.queue.is_empty() || st.waiting.is_some() {
                 return;
             }
         }
     }
 
-    /// Queues `batch` on the control queue, waiting for room in the ring (never in the
-    /// ioctl: only the work sends batches). Fails what cannot be sent.
+    /// Queues `batch` on the control queue, waiting for room in the ring as long as it
+    /// takes (QEMU keeps fenced commands in the ring until they are done: a full ring is
+    /// the host's backpressure, as upstream). Only the work sends batches, never the ioctl.
+    /// What cannot be sent fails: with the device's error once it is gone, or with
+    /// `ECANCELED` if the file was closed meanwhile.
     fn send(&self, batch: &mut KVec<Ready>) {
-        let mut waited = 0;
         loop {
             let e = match self.gpu.queues.ctrl.queue_ready(batch) {
                 Ok(()) if batch.is_empty() => return,
-                Ok(()) if waited < CMD_TIMEOUT_MS => {
+                Ok(()) if !self.state.lock().closed => {
                     fsleep(Delta::from_millis(1));
-                    waited += 1;
                     continue;
                 }
-                Ok(()) => ETIMEDOUT,
+                Ok(()) => crate::errno::ecanceled(),
                 Err(e) => e,
             };
             for r in batch.drain_all() {
@@ -310,35 +345,86 @@ impl Entity {
         }
     }
 
-    /// Queues a job from the ioctl: straight to the ring if nothing is ahead of it and its
-    /// dependencies signalled, else into the FIFO.
+    /// Waits (interruptibly) while the FIFO holds [`MAX_QUEUED`] jobs. Called before any
+    /// lock of the submission is taken; concurrent submitters may overshoot a little.
+    fn wait_room(&self) -> Result {
+        let mut st = self.state.lock();
+        while st.queue.len() >= MAX_QUEUED && !st.closed {
+            if self.sent.wait_interruptible(&mut st) {
+                return Err(ERESTARTSYS);
+            }
+        }
+        Ok(())
+    }
+
+    /// Room for one more job, taken before its fence exists, so that queueing it cannot
+    /// fail for lack of memory.
+    fn reserve(st: &mut EntityState) -> Result {
+        st.queue.reserve(1, GFP_KERNEL)?;
+        let n = st.queue.len() + 1;
+        st.spare.reserve(n, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Queues a job from the ioctl (room reserved by [`Entity::reserve`]): straight to the
+    /// ring if nothing is ahead of it and its dependencies signalled, else into the FIFO.
+    /// `Err` only when the device is gone (the job then failed).
     fn push(self: &Arc<Self>, st: &mut EntityState, mut job: Job) -> Result {
         job.deps.retain(|f| !f.is_signaled());
         if st.queue.is_empty() && !st.flushing && job.deps.is_empty() {
-            let mut one = KVec::with_capacity(1, GFP_KERNEL)?;
-            // Room for one was just allocated.
-            let _ = one.push_within_capacity(job.ready);
-            match self.gpu.queues.ctrl.queue_ready(&mut one) {
-                Ok(()) if one.is_empty() => return Ok(()),
-                // Ring full: the work sends it when there is room.
-                Ok(()) => {
-                    let Some(ready) = one.pop() else {
-                        return Ok(());
-                    };
-                    job = Job {
-                        ready,
-                        deps: KVec::new(),
-                    };
+            let mut one = core::mem::take(&mut st.spare);
+            if let Err(e) = one.push_within_capacity(job.ready) {
+                job.ready = e.0;
+            } else {
+                let r = self.gpu.queues.ctrl.queue_ready(&mut one);
+                let left = one.pop();
+                st.spare = one;
+                match (r, left) {
+                    (Ok(()), None) => return Ok(()),
+                    // Ring full: the work sends it when there is room.
+                    (Ok(()), Some(ready)) => job.ready = ready,
+                    (Err(e), left) => {
+                        if let Some(ready) = left {
+                            Job {
+                                ready,
+                                deps: KVec::new(),
+                            }
+                            .fail(e);
+                        }
+                        return Err(e);
+                    }
                 }
-                Err(e) => return Err(e),
             }
         }
         let first = st.queue.is_empty();
-        st.queue.push(job, GFP_KERNEL)?;
+        // Room reserved by `reserve`; without it, allocate.
+        if let Err(e) = st.queue.push_within_capacity(job) {
+            st.queue.push(e.0, GFP_KERNEL)?;
+        }
         if first && !st.flushing {
             Self::kick(self.clone());
         }
         Ok(())
+    }
+
+    /// Sends `req` (an unfenced command of the file's context, e.g. CTX_DETACH_RESOURCE) in
+    /// order with the file's submissions: `Ok(None)` if nothing is waiting (the caller
+    /// sends it itself, now), else it joins the FIFO (`Ok(Some(()))`) and is sent after
+    /// the earlier submissions, unawaited.
+    pub(crate) fn send_in_order(self: &Arc<Self>, req: Arc<Request>) -> Result<Option<()>> {
+        let mut st = self.state.lock();
+        if st.closed || (st.queue.is_empty() && !st.flushing) {
+            return Ok(None);
+        }
+        Self::reserve(&mut st)?;
+        self.push(
+            &mut st,
+            Job {
+                ready: Ready { req, fence: None },
+                deps: KVec::new(),
+            },
+        )?;
+        Ok(Some(()))
     }
 
     /// Waits until every submission of the file has been sent to the host (not completed),
@@ -355,34 +441,44 @@ impl Entity {
         Ok(())
     }
 
-    /// The file is closed: jobs not sent yet are cancelled (their fences signal with
-    /// `ECANCELED`), and no callback stays registered. Sent jobs complete normally.
+    /// The file is closed. Nothing more is sent; a batch being sent is waited for; then the
+    /// work the host has is waited for (the host may drop the fences of a context it
+    /// destroys), and only then are the jobs that never reached the host cancelled (their
+    /// fences signal `ECANCELED`), so each timeline still signals in order. Waits at most
+    /// [`CMD_TIMEOUT_MS`] in all, for a host that stopped answering.
     pub(crate) fn close(&self) {
+        let start = kernel::time::Instant::<kernel::time::Monotonic>::now();
+        let left = || {
+            let spent = u32::try_from(start.elapsed().as_millis()).unwrap_or(u32::MAX);
+            CMD_TIMEOUT_MS.saturating_sub(spent)
+        };
         let (queue, waiting) = {
             let mut st = self.state.lock();
             st.closed = true;
             self.sent.notify_all();
+            while st.flushing && left() > 0 {
+                drop(st);
+                fsleep(Delta::from_millis(1));
+                st = self.state.lock();
+            }
             (core::mem::take(&mut st.queue), st.waiting.take())
         };
         drop(waiting);
+        if let Ok(fences) = self
+            .gpu
+            .queues
+            .ctrl
+            .fences_of(self.fence_base, TIMELINES as u64)
+        {
+            for f in fences.iter() {
+                let ms = left();
+                if ms == 0 || !f.wait_uninterruptible(kernel::time::msecs_to_jiffies(ms)) {
+                    break;
+                }
+            }
+        }
         for job in queue {
             job.fail(crate::errno::ecanceled());
-        }
-        // The host may drop the fences of a context it destroys: let the sent work finish
-        // first, for at most CMD_TIMEOUT_MS in all. A timeline's last fence signals last.
-        let start = kernel::time::Instant::<kernel::time::Monotonic>::now();
-        let mut last = {
-            let mut st = self.state.lock();
-            core::mem::replace(&mut st.last, [const { None }; TIMELINES])
-        };
-        for f in last.iter_mut().filter_map(Option::take) {
-            let spent = u32::try_from(start.elapsed().as_millis()).unwrap_or(u32::MAX);
-            let Some(left) = CMD_TIMEOUT_MS.checked_sub(spent).filter(|l| *l > 0) else {
-                break;
-            };
-            if !f.wait_uninterruptible(kernel::time::msecs_to_jiffies(left) as usize) {
-                break;
-            }
         }
         self.reap();
     }
@@ -426,6 +522,7 @@ pub(crate) fn execbuffer(
     fpriv.ensure()?;
     let entity = fpriv.entity();
     let fence_ctx = entity.context(plan.timeline);
+    entity.wait_room()?;
 
     let event = if plan.fence_event {
         Some(PendingEvent::reserve(
@@ -529,6 +626,7 @@ pub(crate) fn execbuffer(
     };
 
     let mut st = entity.state.lock();
+    Entity::reserve(&mut st)?;
     let mut out = None;
     let mut sync_file = None;
     let fence = if plan.out_fence {
@@ -551,8 +649,11 @@ pub(crate) fn execbuffer(
                 },
                 GFP_KERNEL,
             )?;
+            // From here nothing fails but a removed device: the fence is public.
+            if let (Some(r), Some(h)) = (resv.take(), st.held.last_mut()) {
+                h.objs = r.add_fence_and_unlock(&fence, ResvUsage::Write);
+            }
         }
-        st.last[idx] = Some(fence.clone());
         out = Some(ReadyFence {
             context: fence_ctx,
             signaller,
@@ -562,9 +663,6 @@ pub(crate) fn execbuffer(
     } else {
         None
     };
-    if let (Some(f), Some(r)) = (&fence, resv.as_mut()) {
-        r.add_fence(f, ResvUsage::Write);
-    }
     let pushed = entity.push(
         &mut st,
         Job {
@@ -572,20 +670,9 @@ pub(crate) fn execbuffer(
             deps,
         },
     );
-    // The objects stay with the held entry (added last above, still there: it is only
-    // removed under this lock) until the fence signals.
-    if let (Some(r), true) = (resv.take(), fence.is_some()) {
-        if let Some(h) = st.held.last_mut() {
-            h.objs = r.unlock();
-        }
-    }
     drop(st);
     drop(resv);
-    if let Err(e) = pushed {
-        // The job's fence signalled with an error: release what it held.
-        Entity::kick(entity.clone());
-        return Err(e);
-    }
+    pushed?;
 
     if let (Some(fd), Some(sf)) = (fd, sync_file) {
         args.fence_fd = fd.reserved_fd() as i32;

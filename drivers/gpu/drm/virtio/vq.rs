@@ -7,7 +7,7 @@
 //! waiter that gives up (timeout, signal) never frees memory the device may still write.
 
 use crate::ext::{
-    dma_fence::Signaller,
+    dma_fence::{Fence, Signaller},
     sync::{Completion, SpinLockIrq, WaitResult},
     virtio::{ReqBuf, VqRequest},
 };
@@ -17,7 +17,7 @@ use crate::submit::Entity;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     prelude::*,
-    sync::Arc,
+    sync::{aref::ARef, Arc},
     time::{delay::fsleep, msecs_to_jiffies, Delta},
 };
 
@@ -164,6 +164,8 @@ struct QueueInner {
     seq: FenceSeq,
     /// Fenced requests in ring order; room for a full ring is reserved at attach.
     in_flight: KVec<InFlight>,
+    /// The device is being removed: no more submissions (driver commands still go).
+    stopping: bool,
 }
 
 /// The device answered fenced request `id`: it and every earlier fence of its context are
@@ -202,7 +204,12 @@ impl CmdQueue {
         Arc::pin_init(
             pin_init!(Self {
                 inner <- new_spinlock_irq!(
-                    QueueInner { vq: None, seq: FenceSeq::new(), in_flight: KVec::new() },
+                    QueueInner {
+                        vq: None,
+                        seq: FenceSeq::new(),
+                        in_flight: KVec::new(),
+                        stopping: false,
+                    },
                     "virtgpu_queue"
                 ),
             }),
@@ -232,8 +239,12 @@ impl CmdQueue {
     pub(crate) fn queue_ready(&self, batch: &mut KVec<Ready>) -> Result {
         let mut g = self.inner.lock();
         let inner = &mut *g;
+        if inner.stopping {
+            return Err(ENODEV);
+        }
         let vq = inner.vq.as_mut().ok_or(ENODEV)?;
         let mut queued = false;
+        let mut err = None;
         while !batch.is_empty() {
             if batch[0].fence.is_some() && inner.in_flight.len() == inner.in_flight.capacity() {
                 break;
@@ -241,26 +252,32 @@ impl CmdQueue {
             let Ok(Ready { req, fence }) = batch.remove(0) else {
                 break;
             };
-            let id = match &fence {
-                Some(_) => {
-                    let id = inner.seq.next_id().ok_or(EOVERFLOW)?;
-                    req.cmd
-                        .patch(wire::HDR_FENCE_ID_OFFSET, &id.to_le_bytes())?;
-                    req.fence_id.store(id, Ordering::Relaxed);
-                    id
+            let id = if fence.is_some() {
+                let id = match inner.seq.next_id() {
+                    Some(id) => id,
+                    None => {
+                        err = Some(EOVERFLOW);
+                        let _ = batch.insert_within_capacity(0, Ready { req, fence });
+                        break;
+                    }
+                };
+                if let Err(e) = req.cmd.patch(wire::HDR_FENCE_ID_OFFSET, &id.to_le_bytes()) {
+                    err = Some(e);
+                    let _ = batch.insert_within_capacity(0, Ready { req, fence });
+                    break;
                 }
-                None => 0,
+                req.fence_id.store(id, Ordering::Relaxed);
+                id
+            } else {
+                0
             };
             if let Err((e, req)) = vq.add_quiet(req) {
                 // Back to the front; the fence id is not reused (ids only need to grow).
                 let _ = batch.insert_within_capacity(0, Ready { req, fence });
-                if e == ENOSPC {
-                    break;
+                if e != ENOSPC {
+                    err = Some(e);
                 }
-                if queued {
-                    vq.kick();
-                }
-                return Err(e);
+                break;
             }
             queued = true;
             if let Some(f) = fence {
@@ -276,7 +293,32 @@ impl CmdQueue {
         if queued {
             vq.kick();
         }
-        Ok(())
+        err.map_or(Ok(()), Err)
+    }
+
+    /// No more submissions from now on (`queue_ready` answers `ENODEV`): the device is being
+    /// removed. The driver's own commands (unmapping blobs) still go.
+    pub(crate) fn stop_submissions(&self) {
+        self.inner.lock().stopping = true;
+    }
+
+    /// The fences still in flight whose dma-fence context is in `base..base + n`, in ring
+    /// order (so each context's last one comes last).
+    pub(crate) fn fences_of(&self, base: u64, n: u64) -> Result<KVec<ARef<Fence>>> {
+        let room = self.inner.lock().in_flight.capacity();
+        let mut out = KVec::with_capacity(room, GFP_KERNEL)?;
+        let g = self.inner.lock();
+        for f in g.in_flight.iter() {
+            if f.context >= base && f.context - base < n {
+                if out
+                    .push_within_capacity(f.signaller.fence().into())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Queues `req` and notifies the device. While the ring is full it polls for space,
