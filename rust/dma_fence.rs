@@ -110,6 +110,29 @@ impl Fence {
         r > 0
     }
 
+    /// Calls `f` on each fence inside this one: the elements of a fence array, the links
+    /// of a fence chain (recursively), or this fence itself if it is neither
+    /// (`dma_fence_unwrap_for_each`). Stops at the first error, which it returns.
+    pub fn for_each_unwrapped(&self, mut f: impl FnMut(&Fence) -> Result) -> Result {
+        let mut cur = bindings::dma_fence_unwrap::default();
+        // SAFETY: `self` is live; the cursor is initialised by `dma_fence_unwrap_first`.
+        let mut p = unsafe { bindings::dma_fence_unwrap_first(self.as_raw(), &mut cur) };
+        while !p.is_null() {
+            // SAFETY: The returned fence is kept alive by `self` (an array holds its
+            // elements) or by the chain reference the cursor holds, until the next step.
+            let leaf = unsafe { &*p.cast::<Fence>() };
+            if let Err(e) = f(leaf) {
+                // SAFETY: Leaving the walk early drops the cursor's chain reference (or
+                // nothing: `dma_fence_put` ignores null), as the C macro's users do.
+                unsafe { bindings::vgpu_helper_dma_fence_put(cur.chain) };
+                return Err(e);
+            }
+            // SAFETY: The cursor is live and was advanced by the previous call.
+            p = unsafe { bindings::dma_fence_unwrap_next(&mut cur) };
+        }
+        Ok(())
+    }
+
     /// Calls `target.notify()` once the fence signals.
     ///
     /// `Ok(Err(target))` if the fence has signalled already (nothing is registered). The

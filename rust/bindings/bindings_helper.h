@@ -21,6 +21,7 @@
 #include <linux/completion.h>
 #include <linux/dma-fence.h>
 #include <linux/dma-fence-chain.h>
+#include <linux/dma-fence-unwrap.h>
 #include <linux/dma-resv.h>
 #include <linux/sync_file.h>
 #include <drm/drm_syncobj.h>

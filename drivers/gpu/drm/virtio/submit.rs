@@ -484,6 +484,18 @@ impl Entity {
     }
 }
 
+/// Adds the fences inside `f` (a sync_file's array, a timeline point's chain) that the
+/// submission must wait for: the pending ones of other timelines. The host orders the
+/// submission's own timeline itself (upstream skips those fences too).
+fn add_deps(deps: &mut KVec<ARef<Fence>>, f: &Fence, own: u64) -> Result {
+    f.for_each_unwrapped(|leaf| {
+        if leaf.context() != own && !leaf.is_signaled() {
+            deps.push(leaf.into(), GFP_KERNEL)?;
+        }
+        Ok(())
+    })
+}
+
 fn errno(e: Errno) -> Error {
     Error::from_errno(-e.code())
 }
@@ -604,19 +616,14 @@ pub(crate) fn execbuffer(
     for i in 0..plan.in_syncobjs.count {
         let w = read_syncobj(&plan.in_syncobjs, i)?.wait().map_err(errno)?;
         let f = syncobj::find_fence(file, w.handle, w.point)?;
-        // The host orders a timeline's own work: no need to wait for it here.
-        if f.context() != fence_ctx {
-            deps.push(f, GFP_KERNEL)?;
-        }
+        add_deps(&mut deps, &f, fence_ctx)?;
         if w.reset {
             resets.push(Syncobj::find(file, w.handle).ok_or(EINVAL)?, GFP_KERNEL)?;
         }
     }
     if let Some(fd) = plan.in_fence_fd {
         let f = dma_fence::sync_file_fence(fd).ok_or(EINVAL)?;
-        if f.context() != fence_ctx {
-            deps.push(f, GFP_KERNEL)?;
-        }
+        add_deps(&mut deps, &f, fence_ctx)?;
     }
 
     let mut resv = if objs.is_empty() {
