@@ -108,13 +108,9 @@ done
 # environment but the choice of the venus ICD. Our programs come from the initramfs
 # (/opt/vgpu/mesa, bound into the chroot). VGPU_MESA_DRIVER=c (vgpu.mesa_driver=c) runs
 # this section on the upstream C driver instead, as a reference, and reloads ours after.
-M=/mnt/mesa
+. $T/mesa.sh
 mesa_start=$(cut -d' ' -f1 /proc/uptime)
-mkdir -p $M
-if [ -b /dev/vda ] && mount -t ext4 -o ro /dev/vda $M 2>/dev/null; then
-	[ -e $M/.vgpu-manifest ] || { umount $M; echo "vgpu: /dev/vda is no Mesa image"; }
-fi
-if [ ! -e $M/.vgpu-manifest ]; then
+if ! mesa_disk; then
 	begin tap mesa
 	echo "TAP version 13"
 	echo "1..0 # SKIP no Mesa disk (setup-mesa.sh image, attached by run-qemu.sh --disk)"
@@ -122,28 +118,16 @@ if [ ! -e $M/.vgpu-manifest ]; then
 else
 	begin tap mesa
 	tap_plan 2
-	mesa_fail=0; why=
-	for d in dev proc sys tmp; do
-		mount -o bind /$d $M/$d || { mesa_fail=1; why="bind mount of /$d failed"; }
-	done
-	mount -o bind $T/mesa $M/opt/vgpu || { mesa_fail=1; why="bind mount of $T/mesa failed"; }
-	# debugfs (object list, vgpu_ptprobe) is a submount of /sys: bind it too.
-	mount -o bind /sys/kernel/debug $M/sys/kernel/debug ||
-		{ mesa_fail=1; why="bind mount of debugfs failed"; }
+	why=$(mesa_bind)
 	if [ "${VGPU_MESA_DRIVER:-}" = c ]; then
 		{ rmmod virtio_gpu_rs && modprobe virtio-gpu; } ||
-			{ mesa_fail=1; why="could not switch to the C driver"; }
+			why="$why could not switch to the C driver"
 	fi
-	tap $mesa_fail mesa-chroot "$why"
+	[ -z "$why" ]; tap $? mesa-chroot "$why"
 	echo "# $(grep -E '^(mesa-vulkan-drivers|libvulkan1|libegl1|vulkan-tools|libc6) ' $M/.vgpu-manifest | tr '\n' ' ')"
 	for d in /sys/bus/virtio/devices/*; do # the GPU is virtio device id 16
 		[ "$(cat $d/device)" = 0x0010 ] && echo "# GPU bound to: $(basename "$(readlink $d/driver)")"
 	done
-	icd=$(cd $M && ls usr/share/vulkan/icd.d/virtio_icd*.json 2>/dev/null | head -1)
-	mesa_run() { # PROG [ARG...] in the chroot, with a clean environment
-		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp LANG=C.UTF-8 VK_DRIVER_FILES=/$icd \
-			timeout 150 chroot $M "$@"
-	}
 	out=$(mesa_run /usr/bin/vulkaninfo --summary 2>&1); rc=$?
 	echo "$out" | sed 's/^/# /'
 	if [ $rc = 0 ] && echo "$out" | grep -qE 'DRIVER_ID_MESA_VENUS|Venus'; then
@@ -162,8 +146,7 @@ else
 
 	begin tap mesa-teardown
 	tap_plan 1
-	for d in opt/vgpu tmp sys/kernel/debug sys proc dev; do umount $M/$d; done
-	umount $M; rc=$?; why=$(grep " $M" /proc/mounts)
+	mesa_unmount; rc=$?; why=$(grep " $M" /proc/mounts)
 	if [ "${VGPU_MESA_DRIVER:-}" = c ] && ! { rmmod virtio_gpu && insmod $KO; }; then
 		rc=1; why="could not switch back from the C driver to ours"
 	fi
