@@ -32,5 +32,21 @@ echo "--- objects: a guest blob and a host blob, their mappings and map_info ---
 insmod $T/vgpu_ptprobe.ko 2>/dev/null
 $T/bin/virtgpu_demo
 echo
+echo "--- submission: fences, a sw_sync in-fence that does not block the ioctl, events ---"
+VGPU_SUBMIT_ROUNDS=1000 $T/bin/virtgpu_submit -t out_fence_signals -t in_fence_does_not_block \
+	-t fence_event_polled_ring -t round_trips 2>&1 | grep -E '^(ok|not ok)|round trips in'
+echo
+echo "--- real clients: Debian's Mesa as shipped (venus, virgl) on this driver ---"
+. $T/mesa.sh
+if mesa_disk; then
+	mesa_bind
+	mesa_run /usr/bin/vulkaninfo --summary 2>&1 | sed -n '/^Devices:/,$p'
+	mesa_run /opt/vgpu/vk_hostcopy 2>&1
+	mesa_run /opt/vgpu/egl_clear 2>&1
+	mesa_unmount
+else
+	echo "(no Mesa disk attached: GL device on arm64 only)"
+fi
+echo
 echo "--- KUnit ---"
 cat /sys/kernel/debug/kunit/virtio_gpu_rs*/results 2>/dev/null | grep -E '^(not )?ok|^\s+(not )?ok'
