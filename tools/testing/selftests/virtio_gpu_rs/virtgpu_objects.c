@@ -270,29 +270,6 @@ static int find_obj(unsigned int res, struct vobj *o)
 	return found;
 }
 
-static long obj_count(void)
-{
-	return vgpu_debugfs_number("virtio-gpu-objects", "objects:");
-}
-
-/* Resource ids allocated, whether or not their object is listed. */
-static long res_id_count(void)
-{
-	return vgpu_debugfs_number("virtio-gpu-objects", "resource ids:");
-}
-
-static long obj_count_settle(long want)
-{
-	long n = obj_count();
-	int i;
-
-	for (i = 0; i < 100 && n != want; i++) {
-		usleep(50 * 1000);
-		n = obj_count();
-	}
-	return n;
-}
-
 struct hostvis {
 	bool present;
 	unsigned long long addr, size, allocated;
@@ -573,7 +550,7 @@ TEST_F(obj, create_info_debugfs)
 	EXPECT_FALSE(o.has_map_info);
 
 	ASSERT_EQ(0, vgpu_gem_close(self->fd, bo));
-	EXPECT_EQ(0, obj_count_settle(0));
+	EXPECT_EQ(0, vgpu_obj_count_settle(0));
 	EXPECT_EQ(0, find_obj(res, &o)) TH_LOG("res %u still listed after GEM_CLOSE", res);
 }
 
@@ -606,7 +583,7 @@ TEST_F(obj, create_errors)
 		.bind = VIRGL_BIND_SAMPLER_VIEW, .width = 16, .height = 16, .depth = 1,
 		.array_size = 1, .stride = 64, .size = 16 * 64,
 	}, rc;
-	long before = obj_count();
+	long before = vgpu_obj_count();
 	int ret;
 
 	ASSERT_GE(before, 0) TH_LOG("debugfs virtio-gpu-objects unreadable");
@@ -656,7 +633,7 @@ TEST_F(obj, create_errors)
 	ret = vgpu_ioctl(self->fd, DRM_IOCTL_VIRTGPU_RESOURCE_CREATE, &rc);
 	EXPECT_TRUE(ret == -EINVAL || ret == -ENOMEM) TH_LOG("size 0xfffff000: %d", ret);
 
-	EXPECT_EQ(before, obj_count_settle(before)) TH_LOG("a refused create left an object");
+	EXPECT_EQ(before, vgpu_obj_count_settle(before)) TH_LOG("a refused create left an object");
 }
 
 /*
@@ -764,7 +741,7 @@ TEST_F(obj, mmap_bounds)
 	EXPECT_EQ(MAP_FAILED, p) TH_LOG("mmap through a closed handle's offset succeeded");
 	EXPECT_EQ(EACCES, errno) TH_LOG("errno %d", errno);
 	munmap(full, size);
-	EXPECT_EQ(0, obj_count_settle(0));
+	EXPECT_EQ(0, vgpu_obj_count_settle(0));
 }
 
 /* Guest memory (shmem pages) is mapped cached: read from the page-table entry. */
@@ -890,7 +867,7 @@ TEST_F(obj, guest_vmap_is_cached)
 				     VIRTGPU_BLOB_FLAG_USE_SHAREABLE, &bo, NULL));
 	check_vmap(_metadata, self->fd, bo, size, CM_CACHED, false);
 	EXPECT_EQ(0, vgpu_gem_close(self->fd, bo));
-	EXPECT_EQ(0, obj_count_settle(0));
+	EXPECT_EQ(0, vgpu_obj_count_settle(0));
 }
 
 /* 2D device: TRANSFER_TO_HOST of the whole resource, then WAIT. */
@@ -1054,7 +1031,7 @@ TEST_F(obj, blob_errors)
 {
 	struct drm_virtgpu_resource_create_blob rb;
 	uint32_t cmd[4] = { 0 };
-	long before = obj_count();
+	long before = vgpu_obj_count();
 	uint64_t big[] = { 1ULL << 40, ~0ULL << 12, (1ULL << 32) + 4096 };
 	unsigned int i;
 	int ret;
@@ -1067,7 +1044,7 @@ TEST_F(obj, blob_errors)
 					.blob_flags = VIRTGPU_BLOB_FLAG_USE_MAPPABLE))
 		TH_LOG("guest blob without resource_blob");
 		EXPECT_EQ(-EINVAL, BLOB(.blob_mem = VIRTGPU_BLOB_MEM_HOST3D, .size = 4096));
-		EXPECT_EQ(before, obj_count());
+		EXPECT_EQ(before, vgpu_obj_count());
 		return;
 	}
 	EXPECT_EQ(-EINVAL, BLOB(.blob_mem = 0, .size = 4096)) TH_LOG("blob_mem 0");
@@ -1100,7 +1077,7 @@ TEST_F(obj, blob_errors)
 		if (!ret)
 			vgpu_gem_close(self->fd, rb.bo_handle);
 	}
-	EXPECT_EQ(before, obj_count_settle(before)) TH_LOG("a refused blob left an object");
+	EXPECT_EQ(before, vgpu_obj_count_settle(before)) TH_LOG("a refused blob left an object");
 
 	/* Unaligned sizes: EINVAL against BLOB_ALIGNMENT, else rounded up to the page. */
 	if (self->f.blob_alignment > 0) {
@@ -1228,7 +1205,7 @@ TEST_F_TIMEOUT(obj, stress_create_map_free, 600)
 	uint8_t *p;
 	int ret;
 
-	ASSERT_EQ(0, obj_count_settle(0)) TH_LOG("objects alive before the loop");
+	ASSERT_EQ(0, vgpu_obj_count_settle(0)) TH_LOG("objects alive before the loop");
 	for (i = 0; i < 1000; i++) {
 		if (self->f.blob)
 			ret = vgpu_guest_blob(self->fd, size, VIRTGPU_BLOB_FLAG_USE_MAPPABLE, &bo, &res);
@@ -1248,8 +1225,8 @@ TEST_F_TIMEOUT(obj, stress_create_map_free, 600)
 		ASSERT_EQ(0, vgpu_gem_close(self->fd, bo)) TH_LOG("cycle %u", i);
 	}
 	TH_LOG("resource ids %u..%u over 1000 cycles", first_res, max_res);
-	EXPECT_EQ(0, obj_count_settle(0)) TH_LOG("objects left after the loop");
-	EXPECT_EQ(0, res_id_count()) TH_LOG("resource ids left after the loop");
+	EXPECT_EQ(0, vgpu_obj_count_settle(0)) TH_LOG("objects left after the loop");
+	EXPECT_EQ(0, vgpu_res_id_count()) TH_LOG("resource ids left after the loop");
 	ASSERT_EQ(0, read_hostvis(0, &hv));
 	EXPECT_EQ(0, hv.ranges);
 	EXPECT_EQ(0, hv.allocated);
@@ -1367,7 +1344,7 @@ TEST_F(host, map_write_read_free)
 	ASSERT_EQ(0, munmap(b, size));
 
 	ASSERT_EQ(0, vgpu_gem_close(self->fd, bo));
-	EXPECT_EQ(0, obj_count_settle(0));
+	EXPECT_EQ(0, vgpu_obj_count_settle(0));
 	EXPECT_EQ(0, find_obj(res, &o));
 	ASSERT_EQ(0, read_hostvis(res, &after));
 	EXPECT_EQ(0, after.ranges_of_res) TH_LOG("range of res %u not freed", res);
@@ -1469,8 +1446,8 @@ TEST_F_TIMEOUT(host, stress_create_map_free, 600)
 		ASSERT_EQ(0, munmap(p, size));
 		ASSERT_EQ(0, vgpu_gem_close(self->fd, bo)) TH_LOG("cycle %u", i);
 	}
-	EXPECT_EQ(0, obj_count_settle(0));
-	EXPECT_EQ(0, res_id_count()) TH_LOG("resource ids left after the loop");
+	EXPECT_EQ(0, vgpu_obj_count_settle(0));
+	EXPECT_EQ(0, vgpu_res_id_count()) TH_LOG("resource ids left after the loop");
 	ASSERT_EQ(0, read_hostvis(0, &after));
 	EXPECT_EQ(before.ranges, after.ranges);
 	EXPECT_EQ(0, after.ranges);
@@ -1570,7 +1547,7 @@ TEST_F(mapinfo, pte_memtype)
 	}
 	ASSERT_EQ(0, vgpu_debugfs_write(OVERRIDE_ENABLE, "0"));
 	ASSERT_EQ(0, vgpu_gem_close(self->fd, bo));
-	EXPECT_EQ(0, obj_count_settle(0));
+	EXPECT_EQ(0, vgpu_obj_count_settle(0));
 	ASSERT_EQ(0, read_hostvis(res, &hv));
 	EXPECT_EQ(0, hv.ranges_of_res) TH_LOG("range of res %u not freed", res);
 }
@@ -1622,7 +1599,7 @@ TEST_F(mapinfo, vmap_memtype)
 	}
 	for (i = first; i < 2; i++)
 		ASSERT_EQ(0, vgpu_gem_close(self->fd, bo[i]));
-	EXPECT_EQ(0, obj_count_settle(0)) TH_LOG("the dma-buf kept an object alive");
+	EXPECT_EQ(0, vgpu_obj_count_settle(0)) TH_LOG("the dma-buf kept an object alive");
 	for (i = first; i < 2; i++) {
 		ASSERT_EQ(0, read_hostvis(res[i], &hv));
 		EXPECT_EQ(0, hv.ranges_of_res) TH_LOG("range of res %u not freed", res[i]);

@@ -105,35 +105,6 @@ static int fence_count(int fence_fd)
 	return ret ? ret : (int)info.num_fences;
 }
 
-static long obj_count(void)
-{
-	return vgpu_debugfs_number("virtio-gpu-objects", "objects:");
-}
-
-static long res_id_count(void)
-{
-	return vgpu_debugfs_number("virtio-gpu-objects", "resource ids:");
-}
-
-/* Fenced commands our driver has queued that the host has not answered yet. */
-static long fences_in_flight(void)
-{
-	return vgpu_debugfs_number("virtio-gpu-objects", "fences in flight:");
-}
-
-/* Objects are freed from a worker after their last reference: give it a moment. */
-static long obj_count_settle(long want)
-{
-	long n = obj_count();
-	int i;
-
-	for (i = 0; i < 100 && n != want; i++) {
-		usleep(50 * 1000);
-		n = obj_count();
-	}
-	return n;
-}
-
 /* A B8G8R8A8 PIPE_TEXTURE_2D resource of @w x @h (3D on the GL device). */
 static int create_res(int fd, uint32_t w, uint32_t h, uint32_t *bo)
 {
@@ -1221,7 +1192,7 @@ TEST_F(submit, wait_reflects_pending_work)
 TEST_F(submit, close_bo_while_pending)
 {
 	struct async_submit s = { .fd = self->fd };
-	long before = obj_count();
+	long before = vgpu_obj_count();
 	bool returned;
 	int tl, in;
 	uint32_t bo;
@@ -1241,7 +1212,7 @@ TEST_F(submit, close_bo_while_pending)
 	returned = async_submit_returned(&s, 2000);
 	EXPECT_EQ(0, vgpu_gem_close(self->fd, bo));
 	if (returned && before >= 0)
-		EXPECT_EQ(before + 1, obj_count()) TH_LOG("bo freed under a pending submission");
+		EXPECT_EQ(before + 1, vgpu_obj_count()) TH_LOG("bo freed under a pending submission");
 	ASSERT_EQ(0, sw_inc(tl, 1));
 	ASSERT_EQ(0, async_submit_join(&s));
 	EXPECT_EQ(1, vgpu_fence_wait(s.eb.fence_fd, FENCE_TIMEOUT_MS));
@@ -1252,7 +1223,7 @@ TEST_F(submit, close_bo_while_pending)
 		TH_LOG("no virtio-gpu-objects in debugfs (C driver): object count not checked");
 		return;
 	}
-	EXPECT_EQ(before, obj_count_settle(before)) TH_LOG("object left after its last user");
+	EXPECT_EQ(before, vgpu_obj_count_settle(before)) TH_LOG("object left after its last user");
 }
 
 /* ---- fence events (venus, ring 0: the CPU ring, which needs no Vulkan queue) ---- */
@@ -1504,7 +1475,7 @@ TEST_F_TIMEOUT(submit, round_trips, 3600)
 {
 	const char *env = getenv("VGPU_SUBMIT_ROUNDS");
 	unsigned long rounds = env ? strtoul(env, NULL, 0) : 10000, i;
-	long objs = obj_count(), ids = res_id_count();
+	long objs = vgpu_obj_count(), ids = vgpu_res_id_count();
 	struct drm_virtgpu_execbuffer eb;
 	struct drm_event ev[4];
 	struct timespec t0, t1;
@@ -1555,9 +1526,9 @@ TEST_F_TIMEOUT(submit, round_trips, 3600)
 		TH_LOG("no virtio-gpu-objects in debugfs (C driver): objects not checked");
 		return;
 	}
-	EXPECT_EQ(objs, obj_count_settle(objs)) TH_LOG("objects left behind");
-	EXPECT_EQ(ids, res_id_count()) TH_LOG("resource ids left behind");
-	EXPECT_EQ(0, fences_in_flight()) TH_LOG("fences left in flight");
+	EXPECT_EQ(objs, vgpu_obj_count_settle(objs)) TH_LOG("objects left behind");
+	EXPECT_EQ(ids, vgpu_res_id_count()) TH_LOG("resource ids left behind");
+	EXPECT_EQ(0, vgpu_fences_in_flight()) TH_LOG("fences left in flight");
 }
 
 TEST_HARNESS_MAIN

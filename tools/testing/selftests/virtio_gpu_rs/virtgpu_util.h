@@ -244,6 +244,37 @@ static inline long vgpu_debugfs_number(const char *file, const char *key)
 	return n;
 }
 
+/* Our driver's debugfs object list (-1: absent, e.g. on the C driver). */
+static inline long vgpu_obj_count(void)
+{
+	return vgpu_debugfs_number("virtio-gpu-objects", "objects:");
+}
+
+/* Resource ids allocated, whether or not their object is listed. */
+static inline long vgpu_res_id_count(void)
+{
+	return vgpu_debugfs_number("virtio-gpu-objects", "resource ids:");
+}
+
+/* Fenced commands the driver has queued that the host has not answered yet. */
+static inline long vgpu_fences_in_flight(void)
+{
+	return vgpu_debugfs_number("virtio-gpu-objects", "fences in flight:");
+}
+
+/* Objects may be freed by a worker after their last reference: wait up to 5 s for @want. */
+static inline long vgpu_obj_count_settle(long want)
+{
+	long n = vgpu_obj_count();
+	int i;
+
+	for (i = 0; i < 100 && n != want; i++) {
+		usleep(50 * 1000);
+		n = vgpu_obj_count();
+	}
+	return n;
+}
+
 /* Writes @val to debugfs file @file of our DRM device; 0 or -errno. */
 static inline int vgpu_debugfs_write(const char *file, const char *val)
 {
