@@ -87,6 +87,9 @@ impl<T: DriverObject> Funcs<T> {
         f.vmap = Some(vmap_callback::<T>);
         f.vunmap = Some(vunmap_callback::<T>);
         f.status = Some(status_callback::<T>);
+        f.pin = Some(pin_callback::<T>);
+        f.unpin = Some(unpin_callback::<T>);
+        f.get_sg_table = Some(get_sg_table_callback::<T>);
         Self(f, PhantomData)
     }
 }
@@ -605,6 +608,56 @@ unsafe extern "C" fn mmap_callback<T: DriverObject>(
     match T::mmap(&Mmap { obj, vma }) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
+    }
+}
+
+/// Pins a shmem object's pages for an importer's attachment (the reservation is held, as
+/// `drm_gem_map_attach` does). Private objects have no pages: nothing to pin.
+///
+/// # Safety
+///
+/// Called by the DRM core with a live object of `T` whose reservation it holds.
+unsafe extern "C" fn pin_callback<T: DriverObject>(gem: *mut bindings::drm_gem_object) -> i32 {
+    // SAFETY: Per the function's safety requirements.
+    let obj = unsafe { Object::<T>::from_gem(gem) };
+    match obj.kind {
+        // SAFETY: A live shmem object with its reservation held by the caller.
+        Kind::Shmem => unsafe { bindings::drm_gem_shmem_pin_locked(obj.raw.get()) },
+        Kind::Private => 0,
+    }
+}
+
+/// Undoes [`pin_callback`].
+///
+/// # Safety
+///
+/// Called by the DRM core with a live object of `T` whose reservation it holds, after a
+/// successful pin.
+unsafe extern "C" fn unpin_callback<T: DriverObject>(gem: *mut bindings::drm_gem_object) {
+    // SAFETY: Per the function's safety requirements.
+    let obj = unsafe { Object::<T>::from_gem(gem) };
+    if obj.kind == Kind::Shmem {
+        // SAFETY: A live, pinned shmem object with its reservation held by the caller.
+        unsafe { bindings::drm_gem_shmem_unpin_locked(obj.raw.get()) }
+    }
+}
+
+/// The pages of a shmem object for an importer (`drm_gem_map_dma_buf` maps them for the
+/// importing device). Private objects (device memory) have no pages: `EOPNOTSUPP` until
+/// they export their device memory range.
+///
+/// # Safety
+///
+/// Called by the DRM core with a live, pinned object of `T`.
+unsafe extern "C" fn get_sg_table_callback<T: DriverObject>(
+    gem: *mut bindings::drm_gem_object,
+) -> *mut bindings::sg_table {
+    // SAFETY: Per the function's safety requirements.
+    let obj = unsafe { Object::<T>::from_gem(gem) };
+    match obj.kind {
+        // SAFETY: A live shmem object, pinned by `pin_callback` for the attachment.
+        Kind::Shmem => unsafe { bindings::drm_gem_shmem_get_sg_table(obj.raw.get()) },
+        Kind::Private => Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)).to_ptr(),
     }
 }
 

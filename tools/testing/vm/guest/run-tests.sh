@@ -92,6 +92,13 @@ begin tap submit
 $T/bin/virtgpu_submit $args
 end submit
 
+# 4b''. PRIME: our objects exported to another driver (vgem), self-import.
+modprobe vgem || echo "vgpu: modprobe vgem failed"
+begin tap prime
+# shellcheck disable=SC2086
+$T/bin/virtgpu_prime $args
+end prime
+
 # 4c. Random arguments on live, closed and made-up handles, from two files.
 begin tap randioctl
 # shellcheck disable=SC2086

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio_gpu_rs PRIME: our objects exported as dma-bufs and imported by another driver
+ * (vgem, which attaches and pins them; its shmem import maps the attachment only when it
+ * needs the pages), contents checked through the dma-buf's own mapping both ways;
+ * self-import identity.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <drm/drm.h>
+#include <drm/virtgpu_drm.h>
+
+#include "kselftest_harness.h"
+#include "virtgpu_blob.h"
+
+/* The first /dev/dri/card* of vgem; -1 if vgem is not loaded. */
+static int open_vgem(void)
+{
+	char path[64], name[64];
+	int i, fd;
+
+	for (i = 0; i < 64; i++) {
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		vgpu_drm_name(fd, name, sizeof(name));
+		if (!strcmp(name, "vgem"))
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+static int prime_export(int fd, uint32_t handle, int *dmabuf)
+{
+	struct drm_prime_handle p = { .handle = handle, .flags = DRM_CLOEXEC | DRM_RDWR };
+	int ret = vgpu_ioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p);
+
+	if (!ret)
+		*dmabuf = p.fd;
+	return ret;
+}
+
+static int prime_import(int fd, int dmabuf, uint32_t *handle)
+{
+	struct drm_prime_handle p = { .fd = dmabuf };
+	int ret = vgpu_ioctl(fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &p);
+
+	if (!ret)
+		*handle = p.handle;
+	return ret;
+}
+
+FIXTURE(prime) {
+	int fd, vgem;
+	bool blob;
+};
+
+FIXTURE_SETUP(prime)
+{
+	char path[64];
+
+	self->fd = vgpu_open_render(path, sizeof(path));
+	ASSERT_GE(self->fd, 0) TH_LOG("no virtio_gpu render node");
+	self->vgem = open_vgem();
+	self->blob = vgpu_getparam(self->fd, VIRTGPU_PARAM_RESOURCE_BLOB) == 1;
+}
+
+FIXTURE_TEARDOWN(prime)
+{
+	if (self->vgem >= 0)
+		close(self->vgem);
+	close(self->fd);
+}
+
+/*
+ * Exports @bo (@len bytes, mapped by us at @ours) to vgem, whose import attaches to (and
+ * pins) the object; then the dma-buf's own mapping and ours see each other's bytes.
+ */
+static void check_export_to_vgem(struct __test_metadata *_metadata, FIXTURE_DATA(prime) *self,
+				 uint32_t bo, void *ours, size_t len)
+{
+	uint32_t vh = 0;
+	void *theirs;
+	int dmabuf;
+
+	vgpu_fill_words(ours, len, 0x1234);
+	ASSERT_EQ(0, prime_export(self->fd, bo, &dmabuf));
+	/* Without get_sg_table the attach fails with ENOSYS (drm_gem_map_attach). */
+	ASSERT_EQ(0, prime_import(self->vgem, dmabuf, &vh)) TH_LOG("vgem refused our dma-buf");
+	theirs = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dmabuf, 0);
+	ASSERT_NE(MAP_FAILED, theirs);
+	EXPECT_EQ(-1, vgpu_check_words(theirs, len, 0x1234));
+	vgpu_fill_words(theirs, len, 0xabcd);
+	EXPECT_EQ(-1, vgpu_check_words(ours, len, 0xabcd));
+	munmap(theirs, len);
+	EXPECT_EQ(0, vgpu_gem_close(self->vgem, vh));
+	close(dmabuf);
+}
+
+TEST_F(prime, guest_blob_to_vgem)
+{
+	const size_t len = 64 * 1024;
+	uint32_t bo;
+	void *p;
+
+	if (self->vgem < 0)
+		SKIP(return, "vgem not loaded");
+	if (!self->blob)
+		SKIP(return, "no RESOURCE_BLOB");
+	ASSERT_EQ(0, vgpu_guest_blob(self->fd, len, VIRTGPU_BLOB_FLAG_USE_MAPPABLE |
+				     VIRTGPU_BLOB_FLAG_USE_SHAREABLE, &bo, NULL));
+	p = vgpu_map_bo(self->fd, bo, len);
+	ASSERT_NE(MAP_FAILED, p);
+	check_export_to_vgem(_metadata, self, bo, p, len);
+	munmap(p, len);
+	EXPECT_EQ(0, vgpu_gem_close(self->fd, bo));
+}
+
+TEST_F(prime, resource_to_vgem)
+{
+	struct drm_virtgpu_resource_create rc = {
+		.target = 2, .format = 1 /* B8G8R8A8 */, .width = 64, .height = 64, .depth = 1,
+		.array_size = 1, .bind = 1 << 3 /* VIRGL_BIND_SAMPLER_VIEW */, .stride = 256,
+		.size = 64 * 64 * 4,
+	};
+	const size_t len = 64 * 64 * 4;
+	void *p;
+
+	if (self->vgem < 0)
+		SKIP(return, "vgem not loaded");
+	ASSERT_EQ(0, vgpu_ioctl(self->fd, DRM_IOCTL_VIRTGPU_RESOURCE_CREATE, &rc));
+	p = vgpu_map_bo(self->fd, rc.bo_handle, len);
+	ASSERT_NE(MAP_FAILED, p);
+	check_export_to_vgem(_metadata, self, rc.bo_handle, p, len);
+	munmap(p, len);
+	EXPECT_EQ(0, vgpu_gem_close(self->fd, rc.bo_handle));
+}
+
+/* Importing our own dma-buf gives back our object: the same handle in the same file. */
+TEST_F(prime, self_import_identity)
+{
+	struct drm_virtgpu_resource_create rc = {
+		.target = 2, .format = 1, .width = 16, .height = 16, .depth = 1, .array_size = 1,
+		.bind = 1 << 3, .stride = 64, .size = 16 * 64,
+	};
+	struct drm_virtgpu_resource_info a = { 0 }, b = { 0 };
+	uint32_t again, other_h;
+	char path[64];
+	int dmabuf, other;
+
+	ASSERT_EQ(0, vgpu_ioctl(self->fd, DRM_IOCTL_VIRTGPU_RESOURCE_CREATE, &rc));
+	ASSERT_EQ(0, prime_export(self->fd, rc.bo_handle, &dmabuf));
+	ASSERT_EQ(0, prime_import(self->fd, dmabuf, &again));
+	EXPECT_EQ(rc.bo_handle, again);
+	/* Another file of the same device gets a handle to the same resource. */
+	other = vgpu_open_render(path, sizeof(path));
+	ASSERT_GE(other, 0);
+	ASSERT_EQ(0, prime_import(other, dmabuf, &other_h));
+	a.bo_handle = rc.bo_handle;
+	b.bo_handle = other_h;
+	ASSERT_EQ(0, vgpu_ioctl(self->fd, DRM_IOCTL_VIRTGPU_RESOURCE_INFO, &a));
+	ASSERT_EQ(0, vgpu_ioctl(other, DRM_IOCTL_VIRTGPU_RESOURCE_INFO, &b));
+	EXPECT_EQ(a.res_handle, b.res_handle);
+	close(other);
+	close(dmabuf);
+	EXPECT_EQ(0, vgpu_gem_close(self->fd, rc.bo_handle));
+}
+
+TEST_HARNESS_MAIN
