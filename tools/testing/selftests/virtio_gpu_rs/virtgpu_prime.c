@@ -143,6 +143,74 @@ TEST_F(prime, resource_to_vgem)
 	EXPECT_EQ(0, vgpu_gem_close(self->fd, rc.bo_handle));
 }
 
+/* "dmamap" of vgpu_ptprobe: a device's view of dma-buf @dmabuf through its DMA addresses. */
+static int ptprobe_dmamap(int dmabuf, unsigned int *nents, size_t *len, uint32_t *sum)
+{
+	char cmd[32], line[128] = "";
+	int fd = open(VGPU_PTPROBE, O_RDWR | O_CLOEXEC), ret, r = -1;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(cmd, sizeof(cmd), "dmamap %d", dmabuf);
+	if (write(fd, cmd, strlen(cmd)) < 0) {
+		ret = -errno;
+	} else {
+		n = pread(fd, line, sizeof(line) - 1, 0);
+		ret = n > 0 && sscanf(line, "nents=%u len=%zu sum=0x%x ret=%d", nents, len, sum,
+				      &r) == 4 ? r : -EPROTO;
+	}
+	close(fd);
+	return ret;
+}
+
+/* The sum vgpu_ptprobe's "dmamap" computes, over our own mapping. */
+static uint32_t weighted_sum(const uint32_t *w, size_t len)
+{
+	uint32_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < len / 4; i++)
+		sum += w[i] * (uint32_t)(i + 1);
+	return sum;
+}
+
+/*
+ * An importing device's view: vgpu_ptprobe attaches, maps the attachment (our
+ * get_sg_table, mapped for its device) and reads the object through the DMA addresses
+ * alone. It sees exactly the bytes we wrote, in order, and the whole object.
+ */
+TEST_F(prime, importer_dma_view)
+{
+	struct drm_virtgpu_resource_create rc = {
+		.target = 2, .format = 1, .width = 128, .height = 128, .depth = 1, .array_size = 1,
+		.bind = 1 << 3, .stride = 512, .size = 128 * 512,
+	};
+	const size_t size = 128 * 512;
+	unsigned int nents;
+	uint32_t sum;
+	size_t len;
+	int dmabuf, ret;
+	void *p;
+
+	ASSERT_EQ(0, vgpu_ioctl(self->fd, DRM_IOCTL_VIRTGPU_RESOURCE_CREATE, &rc));
+	p = vgpu_map_bo(self->fd, rc.bo_handle, size);
+	ASSERT_NE(MAP_FAILED, p);
+	vgpu_fill_words(p, size, 0x5151);
+	ASSERT_EQ(0, prime_export(self->fd, rc.bo_handle, &dmabuf));
+	ret = ptprobe_dmamap(dmabuf, &nents, &len, &sum);
+	if (ret == -ENOENT)
+		SKIP(goto out, "vgpu_ptprobe not loaded");
+	ASSERT_EQ(0, ret);
+	TH_LOG("%u DMA segments, %zu bytes", nents, len);
+	EXPECT_EQ(size, len);
+	EXPECT_EQ(weighted_sum(p, size), sum) TH_LOG("the importer's DMA view differs");
+out:
+	munmap(p, size);
+	close(dmabuf);
+	EXPECT_EQ(0, vgpu_gem_close(self->fd, rc.bo_handle));
+}
+
 /* Importing our own dma-buf gives back our object: the same handle in the same file. */
 TEST_F(prime, self_import_identity)
 {

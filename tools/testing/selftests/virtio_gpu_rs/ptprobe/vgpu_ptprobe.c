@@ -34,8 +34,18 @@
  * After a vmap command, a read returns "vaddr=0x... iomem=<0|1> ret=<0|-errno>"; on
  * success the file keeps the dma-buf reference and the mapping until vunmap or until it
  * is closed. One vmap per open file (EBUSY); a bad fd fails the write (EBADF, EINVAL).
+ *
+ *   dmamap <fd>    attaches this module's (faux) device to dma-buf <fd>, maps the
+ *                  attachment (the exporter's map_dma_buf) and reads the buffer through
+ *                  the DMA addresses alone, as a device would (no IOMMU in the test
+ *                  guests: a DMA address is the physical one). A read then returns
+ *                  "nents=N len=L sum=0x... ret=<0|-errno>", sum being the 32-bit sum of
+ *                  word[i] * (i + 1) over the buffer's words in DMA order.
  */
 #include <linux/debugfs.h>
+#include <linux/device/faux.h>
+#include <linux/dma-mapping.h>
+#include <linux/scatterlist.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
 #include <linux/err.h>
@@ -286,6 +296,51 @@ static int ptprobe_user_addr(struct ptprobe_file *pf, unsigned long addr)
 	return 0;
 }
 
+static struct faux_device *ptprobe_fdev;
+
+/* See "dmamap" above; the outcome goes to pf->line. pf->lock held. */
+static int ptprobe_dmamap(struct ptprobe_file *pf, int fd)
+{
+	struct dma_buf_attachment *att;
+	struct dma_buf *dmabuf;
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	unsigned int i, nents = 0;
+	size_t len = 0, j;
+	u32 sum = 0;
+	int ret = 0;
+
+	dmabuf = dma_buf_get(fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	att = dma_buf_attach(dmabuf, &ptprobe_fdev->dev);
+	if (IS_ERR(att)) {
+		ret = PTR_ERR(att);
+		goto out;
+	}
+	sgt = dma_buf_map_attachment_unlocked(att, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+		goto detach;
+	}
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		const u32 *w = phys_to_virt((phys_addr_t)sg_dma_address(sg));
+
+		for (j = 0; j < sg_dma_len(sg) / 4; j++)
+			sum += w[j] * (u32)(len / 4 + j + 1);
+		len += sg_dma_len(sg);
+		nents++;
+	}
+	dma_buf_unmap_attachment_unlocked(att, sgt, DMA_BIDIRECTIONAL);
+detach:
+	dma_buf_detach(dmabuf, att);
+out:
+	dma_buf_put(dmabuf);
+	pf->len = scnprintf(pf->line, sizeof(pf->line), "nents=%u len=%zu sum=0x%08x ret=%d\n",
+			    nents, len, sum, ret);
+	return 0;
+}
+
 static ssize_t ptprobe_write(struct file *file, const char __user *ubuf, size_t count,
 			     loff_t *ppos)
 {
@@ -310,6 +365,10 @@ static ssize_t ptprobe_write(struct file *file, const char __user *ubuf, size_t 
 		ret = kstrtoint(cmd + strlen("vmap "), 0, &fd);
 		if (!ret)
 			ret = ptprobe_vmap(pf, fd, false);
+	} else if (str_has_prefix(cmd, "dmamap ")) {
+		ret = kstrtoint(cmd + strlen("dmamap "), 0, &fd);
+		if (!ret)
+			ret = ptprobe_dmamap(pf, fd);
 	} else if (!strcmp(cmd, "vunmap")) {
 		ret = pf->dmabuf ? 0 : -ENOENT;
 		if (!ret) {
@@ -372,17 +431,33 @@ static struct dentry *ptprobe_dentry;
 
 static int __init ptprobe_init(void)
 {
+	int ret;
+
+	/* The importing device of "dmamap": DMA-capable, 64-bit, no IOMMU. */
+	ptprobe_fdev = faux_device_create("vgpu_ptprobe", NULL, NULL);
+	if (!ptprobe_fdev)
+		return -ENOMEM;
+	ptprobe_fdev->dev.dma_mask = &ptprobe_fdev->dev.coherent_dma_mask;
+	ret = dma_set_mask_and_coherent(&ptprobe_fdev->dev, DMA_BIT_MASK(64));
+	if (ret)
+		goto err;
 	ptprobe_dentry = debugfs_create_file("vgpu_ptprobe", 0600, NULL, NULL, &ptprobe_fops);
-	return PTR_ERR_OR_ZERO(ptprobe_dentry);
+	ret = PTR_ERR_OR_ZERO(ptprobe_dentry);
+	if (!ret)
+		return 0;
+err:
+	faux_device_destroy(ptprobe_fdev);
+	return ret;
 }
 
 static void __exit ptprobe_exit(void)
 {
 	debugfs_remove(ptprobe_dentry);
+	faux_device_destroy(ptprobe_fdev);
 }
 
 module_init(ptprobe_init);
 module_exit(ptprobe_exit);
-MODULE_DESCRIPTION("virtio_gpu_rs selftests: memory types from user PTEs, dma-buf vmaps");
+MODULE_DESCRIPTION("virtio_gpu_rs selftests: memory types from user PTEs, dma-buf vmaps and DMA views");
 MODULE_LICENSE("GPL");
 MODULE_IMPORT_NS("DMA_BUF");
