@@ -299,21 +299,23 @@ impl Entity {
                     batch
                 }
             };
+            if !batch.is_empty() {
+                self.send(&mut batch);
+                let mut st = self.state.lock();
+                st.flushing = false;
+                // Keep whichever buffer has more room: the ioctl may have grown the other.
+                if batch.capacity() > st.spare.capacity() {
+                    st.spare = batch;
+                }
+                self.sent.notify_all();
+                if block_on.is_none() && (st.queue.is_empty() || st.waiting.is_some()) {
+                    return;
+                }
+            }
             if let Some(dep) = block_on {
-                // Bounded steps, so that a closing file is noticed.
+                // No callback could be allocated: wait here, in bounded steps so that a
+                // closing file is noticed, after sending what was ready before it.
                 dep.wait_uninterruptible(kernel::time::msecs_to_jiffies(100));
-                continue;
-            }
-            self.send(&mut batch);
-            let mut st = self.state.lock();
-            st.flushing = false;
-            // Keep whichever buffer has more room: the ioctl may have grown the other.
-            if batch.capacity() > st.spare.capacity() {
-                st.spare = batch;
-            }
-            self.sent.notify_all();
-            if st.queue.is_empty() || st.waiting.is_some() {
-                return;
             }
         }
     }
