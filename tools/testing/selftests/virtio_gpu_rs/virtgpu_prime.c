@@ -241,4 +241,57 @@ TEST_F(prime, self_import_identity)
 	EXPECT_EQ(0, vgpu_gem_close(self->fd, rc.bo_handle));
 }
 
+/* Importing something that is not a live dma-buf fd: the DRM core's errnos, no object. */
+TEST_F(prime, import_errors)
+{
+	long before = vgpu_obj_count();
+	int pipefd[2], closed;
+	uint32_t h;
+
+	closed = dup(self->fd);
+	ASSERT_GE(closed, 0);
+	close(closed);
+	EXPECT_EQ(-EBADF, prime_import(self->fd, closed, &h));
+	EXPECT_EQ(-EBADF, prime_import(self->fd, -1, &h));
+	ASSERT_EQ(0, pipe(pipefd));
+	EXPECT_EQ(-EINVAL, prime_import(self->fd, pipefd[0], &h));
+	/* The DRM fd itself is no dma-buf either. */
+	EXPECT_EQ(-EINVAL, prime_import(self->fd, self->fd, &h));
+	close(pipefd[0]);
+	close(pipefd[1]);
+	if (before >= 0)
+		EXPECT_EQ(before, vgpu_obj_count());
+}
+
+/*
+ * The dma-buf keeps our object alive after its last handle is closed: importing it again
+ * gives a handle to the same bytes.
+ */
+TEST_F(prime, export_outlives_handle)
+{
+	struct drm_virtgpu_resource_create rc = {
+		.target = 2, .format = 1, .width = 32, .height = 32, .depth = 1, .array_size = 1,
+		.bind = 1 << 3, .stride = 128, .size = 32 * 128,
+	};
+	const size_t len = 32 * 128;
+	uint32_t again;
+	int dmabuf;
+	void *p;
+
+	ASSERT_EQ(0, vgpu_ioctl(self->fd, DRM_IOCTL_VIRTGPU_RESOURCE_CREATE, &rc));
+	p = vgpu_map_bo(self->fd, rc.bo_handle, len);
+	ASSERT_NE(MAP_FAILED, p);
+	vgpu_fill_words(p, len, 0x0707);
+	munmap(p, len);
+	ASSERT_EQ(0, prime_export(self->fd, rc.bo_handle, &dmabuf));
+	ASSERT_EQ(0, vgpu_gem_close(self->fd, rc.bo_handle));
+	ASSERT_EQ(0, prime_import(self->fd, dmabuf, &again));
+	close(dmabuf);
+	p = vgpu_map_bo(self->fd, again, len);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, vgpu_check_words(p, len, 0x0707));
+	munmap(p, len);
+	EXPECT_EQ(0, vgpu_gem_close(self->fd, again));
+}
+
 TEST_HARNESS_MAIN
