@@ -47,8 +47,14 @@ pub trait Driver: Sized + 'static {
     /// The ioctl table, built with [`declare_ioctls!`](crate::declare_ioctls).
     const IOCTLS: &'static [bindings::drm_ioctl_desc];
 
+    /// The driver data of its GEM objects.
+    type Object: super::gem::DriverObject<Driver = Self>;
+
     /// A client opened the device node.
     fn open(dev: &Device<Self>) -> Result<Pin<KBox<Self::File>>>;
+
+    /// The driver data of a new object importing a foreign dma-buf (PRIME).
+    fn import_data(dev: &Device<Self>) -> impl PinInit<Self::Object, Error>;
 }
 
 /// The `struct drm_driver` of driver `T`, built at compile time:
@@ -81,6 +87,7 @@ impl<T: Driver> DriverVTable<T> {
         // Per-client memory stats in /proc/<pid>/fdinfo (drm-total-memory, ...), from the
         // sizes and `status` of the file's objects.
         d.show_fdinfo = Some(bindings::drm_show_memory_stats);
+        d.gem_prime_import = Some(prime_import_callback::<T>);
         Self(d, PhantomData)
     }
 }
@@ -528,4 +535,35 @@ macro_rules! declare_ioctls {
             }
         ),*]
     }};
+}
+
+/// PRIME import: our own export on this device gives back its object; any other dma-buf
+/// becomes an object attached to it (see `gem::Object::new_import`).
+///
+/// # Safety
+///
+/// Called by the DRM core with a live device of `T` and a dma-buf it holds a reference on.
+unsafe extern "C" fn prime_import_callback<T: Driver>(
+    dev: *mut bindings::drm_device,
+    buf: *mut bindings::dma_buf,
+) -> *mut bindings::drm_gem_object {
+    // SAFETY: Per the function's safety requirements.
+    let own = unsafe { bindings::vgpu_helper_prime_self(dev, buf) };
+    if !own.is_null() {
+        return own;
+    }
+    let Some(raw) = NonNull::new(buf) else {
+        return EINVAL.to_ptr();
+    };
+    // SAFETY: Per the function's safety requirements.
+    let (d, b) = unsafe {
+        (
+            Device::<T>::borrow(dev),
+            super::dma_buf::DmaBufRef::from_raw(raw),
+        )
+    };
+    match super::gem::Object::<T::Object>::new_import(d, &b, T::import_data(d)) {
+        Ok(obj) => ARef::into_raw(obj).as_ptr().cast(),
+        Err(e) => e.to_ptr(),
+    }
 }

@@ -104,6 +104,8 @@ impl<T: DriverObject> Default for Funcs<T> {
 enum Kind {
     Shmem,
     Private,
+    /// Attached to a foreign dma-buf (not mapped): its CPU mappings are the exporter's.
+    Import,
 }
 
 /// A GEM object of driver data `T`.
@@ -156,7 +158,7 @@ impl<T: DriverObject> Object<T> {
         size: usize,
         data: impl PinInit<T, Error>,
     ) -> Result<ARef<Self>> {
-        Self::create(dev, size, Kind::Shmem, data)
+        Self::create(dev, size, Kind::Shmem, data, core::ptr::null_mut())
     }
 
     /// An object of `size` bytes without pages: the driver provides its mappings.
@@ -165,7 +167,23 @@ impl<T: DriverObject> Object<T> {
         size: usize,
         data: impl PinInit<T, Error>,
     ) -> Result<ARef<Self>> {
-        Self::create(dev, size, Kind::Private, data)
+        Self::create(dev, size, Kind::Private, data, core::ptr::null_mut())
+    }
+
+    /// An object for the foreign dma-buf `buf` (another driver's export), attached to it
+    /// but not mapped: nothing reads the buffer's pages, and a userspace or kernel mapping
+    /// of the object is the exporter's (`dma_buf_mmap`, `dma_buf_vmap`).
+    pub fn new_import(
+        dev: &drm::Device<T::Driver>,
+        buf: &super::dma_buf::DmaBufRef<'_>,
+        data: impl PinInit<T, Error>,
+    ) -> Result<ARef<Self>> {
+        Self::create(dev, buf.size(), Kind::Import, data, buf.as_raw())
+    }
+
+    /// Whether the object is a foreign dma-buf's import.
+    pub fn is_import(&self) -> bool {
+        self.kind == Kind::Import
     }
 
     fn create(
@@ -173,6 +191,7 @@ impl<T: DriverObject> Object<T> {
         size: usize,
         kind: Kind,
         data: impl PinInit<T, Error>,
+        buf: *mut bindings::dma_buf,
     ) -> Result<ARef<Self>> {
         // The C init functions BUG on sizes that are not whole pages.
         if size == 0 || size % kernel::page::PAGE_SIZE != 0 {
@@ -196,13 +215,24 @@ impl<T: DriverObject> Object<T> {
         let ret = match kind {
             // SAFETY: `dev` is a live device and `gem` a zeroed shmem object.
             Kind::Shmem => unsafe { bindings::drm_gem_shmem_init(dev.as_raw(), gem, size) },
-            Kind::Private => {
+            Kind::Private | Kind::Import => {
                 // SAFETY: As above; a private object has no shmem file.
                 unsafe {
                     bindings::drm_gem_private_object_init(dev.as_raw(), &mut (*gem).base, size)
                 };
                 // SAFETY: The GEM object is initialised.
-                let r = unsafe { bindings::drm_gem_create_mmap_offset(&mut (*gem).base) };
+                let mut r = unsafe { bindings::drm_gem_create_mmap_offset(&mut (*gem).base) };
+                if r == 0 && kind == Kind::Import {
+                    // SAFETY: `buf` is a live dma-buf (the caller's reference) and the object
+                    // is initialised; on success it holds its own reference to `buf`.
+                    r = unsafe {
+                        bindings::vgpu_helper_gem_import_attach(dev.as_raw(), &mut (*gem).base, buf)
+                    };
+                    if r != 0 {
+                        // SAFETY: Undoes `drm_gem_create_mmap_offset`.
+                        unsafe { bindings::drm_gem_free_mmap_offset(&mut (*gem).base) };
+                    }
+                }
                 if r != 0 {
                     // SAFETY: Undoes `drm_gem_private_object_init`.
                     unsafe { bindings::drm_gem_object_release(&mut (*gem).base) };
@@ -557,6 +587,10 @@ unsafe extern "C" fn free_callback<T: DriverObject>(gem: *mut bindings::drm_gem_
         match (*p).kind {
             Kind::Shmem => bindings::drm_gem_shmem_release((*p).raw.get()),
             Kind::Private => bindings::drm_gem_object_release(gem),
+            Kind::Import => {
+                bindings::vgpu_helper_gem_import_destroy(gem);
+                bindings::drm_gem_object_release(gem);
+            }
         }
     }
     // SAFETY: The allocation came from `KBox` in `create`; its fields are dropped or
@@ -598,6 +632,7 @@ unsafe extern "C" fn mmap_callback<T: DriverObject>(
     gem: *mut bindings::drm_gem_object,
     vma: *mut bindings::vm_area_struct,
 ) -> kernel::ffi::c_int {
+    let raw_vma = vma;
     // SAFETY: Per the function's safety requirements.
     let (obj, vma) = unsafe { (Object::<T>::from_gem(gem), VmaNew::from_raw(vma)) };
     // An unplug waits for this section, then zaps every mapping: none set up here can
@@ -605,6 +640,11 @@ unsafe extern "C" fn mmap_callback<T: DriverObject>(
     let Some(_guard) = obj.dev().enter() else {
         return ENODEV.to_errno();
     };
+    if obj.kind == Kind::Import {
+        // SAFETY: `gem` is an attached import and `vma` the mapping being set up for it by
+        // `drm_gem_mmap_obj`, whose reference the helper drops once the exporter took over.
+        return unsafe { bindings::vgpu_helper_gem_mmap_import(gem, raw_vma) };
+    }
     match T::mmap(&Mmap { obj, vma }) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
@@ -623,7 +663,7 @@ unsafe extern "C" fn pin_callback<T: DriverObject>(gem: *mut bindings::drm_gem_o
     match obj.kind {
         // SAFETY: A live shmem object with its reservation held by the caller.
         Kind::Shmem => unsafe { bindings::drm_gem_shmem_pin_locked(obj.raw.get()) },
-        Kind::Private => 0,
+        Kind::Private | Kind::Import => 0,
     }
 }
 
@@ -657,7 +697,9 @@ unsafe extern "C" fn get_sg_table_callback<T: DriverObject>(
     match obj.kind {
         // SAFETY: A live shmem object, pinned by `pin_callback` for the attachment.
         Kind::Shmem => unsafe { bindings::drm_gem_shmem_get_sg_table(obj.raw.get()) },
-        Kind::Private => Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)).to_ptr(),
+        Kind::Private | Kind::Import => {
+            Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)).to_ptr()
+        }
     }
 }
 
@@ -672,8 +714,8 @@ unsafe extern "C" fn status_callback<T: DriverObject>(
     match obj.kind {
         // SAFETY: A live shmem object; the helper only reads.
         Kind::Shmem => unsafe { bindings::vgpu_helper_shmem_status(obj.raw.get()) },
-        // Device memory is not guest memory: never counted as resident.
-        Kind::Private => 0,
+        // Device memory is not guest memory, an import is the exporter's: never counted.
+        Kind::Private | Kind::Import => 0,
     }
 }
 
@@ -690,6 +732,10 @@ unsafe extern "C" fn vmap_callback<T: DriverObject>(
     if obj.kind == Kind::Shmem {
         // SAFETY: A shmem object with its reservation held, as the helper requires.
         return unsafe { bindings::drm_gem_shmem_vmap_locked(obj.raw.get(), map) };
+    }
+    if obj.kind == Kind::Import {
+        // SAFETY: An attached import; the buffer's reservation (ours too) is held.
+        return unsafe { bindings::vgpu_helper_gem_vmap_import(gem, map) };
     }
     let (window, offset, mode) = match T::vmap_io(obj) {
         Ok(v) => v,
@@ -721,6 +767,11 @@ unsafe extern "C" fn vunmap_callback<T: DriverObject>(
     if obj.kind == Kind::Shmem {
         // SAFETY: The map came from `drm_gem_shmem_vmap_locked` of this object.
         unsafe { bindings::drm_gem_shmem_vunmap_locked(obj.raw.get(), map) };
+        return;
+    }
+    if obj.kind == Kind::Import {
+        // SAFETY: The map came from the exporter's vmap, through `vmap_callback`.
+        unsafe { bindings::vgpu_helper_gem_vunmap_import(gem, map) };
         return;
     }
     // SAFETY: `map` is valid; for private objects it holds our `ioremap`.

@@ -19,6 +19,8 @@
 #include <linux/slab.h>
 #include <linux/sync_file.h>
 #include <drm/drm_syncobj.h>
+#include <drm/drm_prime.h>
+#include <linux/dma-buf.h>
 #include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
 #include <linux/idr.h>
@@ -30,6 +32,9 @@
 #include <linux/workqueue.h>
 #include <linux/vmalloc.h>
 #include "helpers.h"
+
+/* dma_buf_attach(), dma_buf_mmap(), dma_buf_vmap() for PRIME imports. */
+MODULE_IMPORT_NS("DMA_BUF");
 
 bool vgpu_helper_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit)
 {
@@ -499,4 +504,77 @@ void vgpu_helper_sg_init_vmalloc(struct scatterlist *sgl, unsigned int nents, co
 		buf += n;
 		len -= n;
 	}
+}
+
+/* Our own export on this device: its object, with a new reference; NULL otherwise. */
+struct drm_gem_object *vgpu_helper_prime_self(struct drm_device *dev, struct dma_buf *buf)
+{
+	struct drm_gem_object *obj;
+
+	if (!drm_gem_is_prime_exported_dma_buf(dev, buf))
+		return NULL;
+	obj = buf->priv;
+	if (obj->dev != dev)
+		return NULL;
+	drm_gem_object_get(obj);
+	return obj;
+}
+
+/*
+ * Attaches the initialised private object @obj to the foreign @buf without mapping the
+ * attachment (nothing reads the imported pages), as drm_gem_prime_import_dev() would
+ * after its map: the object shares the buffer's reservation and keeps a reference to it.
+ */
+int vgpu_helper_gem_import_attach(struct drm_device *dev, struct drm_gem_object *obj,
+				  struct dma_buf *buf)
+{
+	struct dma_buf_attachment *att = dma_buf_attach(buf, dev->dev);
+
+	if (IS_ERR(att))
+		return PTR_ERR(att);
+	/* The attachment's reference (dropped by drm_prime_gem_destroy()); the PRIME core
+	 * sets obj->dma_buf with a reference of its own once a handle exists. */
+	get_dma_buf(buf);
+	obj->import_attach = att;
+	obj->resv = buf->resv;
+	return 0;
+}
+
+/* Undoes vgpu_helper_gem_import_attach() (detach, put the buffer). */
+void vgpu_helper_gem_import_destroy(struct drm_gem_object *obj)
+{
+	drm_prime_gem_destroy(obj, NULL);
+}
+
+/*
+ * A userspace mapping of an import is the exporter's (as drm_gem_shmem_mmap() does for
+ * imports): our vm_ops go, dma_buf_mmap() installs the exporter's and the dma-buf's file,
+ * and the reference drm_gem_mmap_obj() took for our vm_ops is dropped.
+ */
+int vgpu_helper_gem_mmap_import(struct drm_gem_object *obj, struct vm_area_struct *vma)
+{
+	int ret;
+
+	vma->vm_private_data = NULL;
+	vma->vm_ops = NULL;
+	ret = dma_buf_mmap(obj->import_attach->dmabuf, vma, 0);
+	if (!ret)
+		drm_gem_object_put(obj);
+	return ret;
+}
+
+/* Kernel mapping of an import: the exporter's (reservation held by the caller). */
+int vgpu_helper_gem_vmap_import(struct drm_gem_object *obj, struct iosys_map *map)
+{
+	return dma_buf_vmap(obj->import_attach->dmabuf, map);
+}
+
+void vgpu_helper_gem_vunmap_import(struct drm_gem_object *obj, struct iosys_map *map)
+{
+	dma_buf_vunmap(obj->import_attach->dmabuf, map);
+}
+
+size_t vgpu_helper_dma_buf_size(struct dma_buf *buf)
+{
+	return buf->size;
 }

@@ -109,4 +109,16 @@ struct scatterlist;
 bool vgpu_helper_is_vmalloc_addr(const void *p);
 void vgpu_helper_sg_init_vmalloc(struct scatterlist *sgl, unsigned int nents, const void *buf,
 				 size_t len);
+struct dma_buf;
+struct drm_gem_object;
+struct vm_area_struct;
+struct iosys_map;
+struct drm_gem_object *vgpu_helper_prime_self(struct drm_device *dev, struct dma_buf *buf);
+int vgpu_helper_gem_import_attach(struct drm_device *dev, struct drm_gem_object *obj,
+				  struct dma_buf *buf);
+void vgpu_helper_gem_import_destroy(struct drm_gem_object *obj);
+int vgpu_helper_gem_mmap_import(struct drm_gem_object *obj, struct vm_area_struct *vma);
+int vgpu_helper_gem_vmap_import(struct drm_gem_object *obj, struct iosys_map *map);
+void vgpu_helper_gem_vunmap_import(struct drm_gem_object *obj, struct iosys_map *map);
+size_t vgpu_helper_dma_buf_size(struct dma_buf *buf);
 #endif

@@ -25,6 +25,8 @@
 #include <linux/dma-resv.h>
 #include <linux/sync_file.h>
 #include <drm/drm_syncobj.h>
+#include <drm/drm_prime.h>
+#include <linux/dma-buf.h>
 #include <uapi/drm/virtgpu_drm.h>
 #include <uapi/linux/virtio_gpu.h>
 #include "helpers.h"

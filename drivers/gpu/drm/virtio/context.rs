@@ -153,7 +153,8 @@ impl VirtGpuFile {
 
     /// A handle to `obj` was created in this file: attach the object to the context.
     pub(crate) fn attach(&self, obj: &VgObject) -> Result {
-        if !self.gpu.caps.virgl_3d {
+        // An import has no host resource (yet): nothing to attach.
+        if !self.gpu.caps.virgl_3d || obj.kind == crate::object::Kind::Import {
             return Ok(());
         }
         // As upstream: without CONTEXT_INIT support the context is made on first use, even
@@ -174,7 +175,7 @@ impl VirtGpuFile {
 
     /// The handle to `obj` in this file was closed.
     pub(crate) fn detach(&self, obj: &VgObject) {
-        if !self.gpu.caps.virgl_3d {
+        if !self.gpu.caps.virgl_3d || obj.kind == crate::object::Kind::Import {
             return;
         }
         let ctx = self.ctx.lock();

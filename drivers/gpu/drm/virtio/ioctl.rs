@@ -186,6 +186,10 @@ fn transfer(
     // Before the lookup, as upstream: a 2D device answers ENOSYS even for bad handles.
     validate::transfer_supported(&gpu.caps, dir).map_err(invalid)?;
     let obj = VgObject::lookup(file, args.bo_handle)?;
+    // A foreign dma-buf's import has no host resource to transfer to or from.
+    if obj.kind == Kind::Import {
+        return Err(EINVAL);
+    }
     let desc = validate::TransferObject {
         size: obj.size() as u64,
         guest_blob: matches!(obj.kind, Kind::BlobGuest | Kind::BlobHost3dGuest),

@@ -50,6 +50,9 @@ pub(crate) enum Kind {
     BlobHost3d,
     /// BLOB_MEM_HOST3D_GUEST: a host resource backed by guest pages.
     BlobHost3dGuest,
+    /// A foreign dma-buf (PRIME import), attached but not mapped: the host has no
+    /// resource for it, and its CPU mappings are the exporter's.
+    Import,
 }
 
 impl Kind {
@@ -60,18 +63,19 @@ impl Kind {
             Kind::BlobGuest => "blob-guest",
             Kind::BlobHost3d => "blob-host3d",
             Kind::BlobHost3dGuest => "blob-host3d-guest",
+            Kind::Import => "import",
         }
     }
 
     /// Whether the object has shmem pages.
     pub(crate) fn has_pages(self) -> bool {
-        !matches!(self, Kind::BlobHost3d)
+        !matches!(self, Kind::BlobHost3d | Kind::Import)
     }
 
     /// The `blob_mem` RESOURCE_INFO reports (0 for non-blob resources).
     pub(crate) fn blob_mem(self) -> u32 {
         match self {
-            Kind::Res2d | Kind::Res3d => 0,
+            Kind::Res2d | Kind::Res3d | Kind::Import => 0,
             Kind::BlobGuest => wire::BLOB_MEM_GUEST,
             Kind::BlobHost3d => wire::BLOB_MEM_HOST3D,
             Kind::BlobHost3dGuest => wire::BLOB_MEM_HOST3D_GUEST,

@@ -562,6 +562,10 @@ pub(crate) fn execbuffer(
         for h in bytes.chunks_exact(4) {
             let h = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]);
             let obj = VgObject::lookup(file, h).map_err(|_| ENOENT)?;
+            // A foreign dma-buf's import has no host resource a command could name.
+            if obj.kind == crate::object::Kind::Import {
+                return Err(EINVAL);
+            }
             objs.push(obj, flags)?;
         }
     }

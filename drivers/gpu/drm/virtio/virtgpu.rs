@@ -13,6 +13,7 @@
 pub mod ext {
     pub mod bindings;
     pub mod device;
+    pub mod dma_buf;
     pub mod dma_fence;
     pub mod drm;
     pub mod gem;
@@ -58,6 +59,7 @@ pub(crate) type VgFile = drm::File<VirtGpuDrm>;
 impl drm::Driver for VirtGpuDrm {
     type Data = drv::VirtGpu;
     type File = context::VirtGpuFile;
+    type Object = object::VirtGpuObject;
 
     const INFO: drm::DriverInfo = drm::DriverInfo {
         name: c_str!("virtio_gpu"),
@@ -74,6 +76,10 @@ impl drm::Driver for VirtGpuDrm {
 
     fn open(dev: &drm::Device<Self>) -> Result<Pin<KBox<context::VirtGpuFile>>> {
         context::VirtGpuFile::new(dev.data_arc())
+    }
+
+    fn import_data(dev: &drm::Device<Self>) -> impl PinInit<object::VirtGpuObject, Error> {
+        object::VirtGpuObject::new(&dev.data_arc(), object::Kind::Import, 0)
     }
 }
 

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <drm/drm.h>
+#include <drm/drm_mode.h>
 #include <drm/virtgpu_drm.h>
 
 #include "kselftest_harness.h"
@@ -292,6 +293,91 @@ TEST_F(prime, export_outlives_handle)
 	EXPECT_EQ(-1, vgpu_check_words(p, len, 0x0707));
 	munmap(p, len);
 	EXPECT_EQ(0, vgpu_gem_close(self->fd, again));
+}
+
+/* The /proc/self/maps line of the mapping at @addr, "" if none. */
+static void maps_line(const void *addr, char *out, size_t len)
+{
+	unsigned long a = (unsigned long)addr, lo, hi;
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	out[0] = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && a >= lo && a < hi) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(out, len, "%s", line);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/*
+ * A foreign dma-buf (a vgem dumb buffer) imported on our render node: MAP + mmap on our
+ * fd is the exporter's mapping (dma_buf_mmap(): /proc/self/maps names the dma-buf's file,
+ * not our DRM node), bytes written through vgem's mapping are read through ours and back.
+ * The import outlives the exporter's handle and fd. It has no host resource: a transfer
+ * or a submission naming it is refused (EINVAL).
+ */
+TEST_F(prime, vgem_import_mmap_is_the_exporters)
+{
+	struct drm_mode_create_dumb cd = { .width = 64, .height = 64, .bpp = 32 };
+	struct drm_mode_map_dumb md = { 0 };
+	struct drm_virtgpu_map vm = { 0 };
+	struct drm_virtgpu_3d_transfer_to_host t = { 0 };
+	char line[512];
+	uint32_t ours;
+	void *theirs, *mine;
+	size_t len;
+	int dmabuf;
+
+	if (self->vgem < 0)
+		SKIP(return, "vgem not loaded");
+	ASSERT_EQ(0, vgpu_ioctl(self->vgem, DRM_IOCTL_MODE_CREATE_DUMB, &cd));
+	len = cd.size;
+	md.handle = cd.handle;
+	ASSERT_EQ(0, vgpu_ioctl(self->vgem, DRM_IOCTL_MODE_MAP_DUMB, &md));
+	theirs = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, self->vgem, md.offset);
+	ASSERT_NE(MAP_FAILED, theirs);
+	vgpu_fill_words(theirs, len, 0x6e6e);
+	ASSERT_EQ(0, prime_export(self->vgem, cd.handle, &dmabuf));
+	/* Upstream 7.2 refuses this import (ENODEV) whenever the device has 3D. */
+	ASSERT_EQ(0, prime_import(self->fd, dmabuf, &ours));
+	close(dmabuf);
+	vm.handle = ours;
+	ASSERT_EQ(0, vgpu_ioctl(self->fd, DRM_IOCTL_VIRTGPU_MAP, &vm));
+	mine = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, vm.offset);
+	ASSERT_NE(MAP_FAILED, mine);
+	EXPECT_EQ(-1, vgpu_check_words(mine, len, 0x6e6e));
+	vgpu_fill_words(mine, len, 0x7a7a);
+	EXPECT_EQ(-1, vgpu_check_words(theirs, len, 0x7a7a));
+	maps_line(mine, line, sizeof(line));
+	TH_LOG("%s", line);
+	EXPECT_NE(NULL, strstr(line, "dmabuf")) TH_LOG("not the dma-buf's mapping");
+	EXPECT_EQ(NULL, strstr(line, "/dev/dri")) TH_LOG("still our DRM node's mapping");
+
+	/* The exporter lets go of its handle: our import and its mapping stay. */
+	munmap(theirs, len);
+	ASSERT_EQ(0, vgpu_gem_close(self->vgem, cd.handle));
+	EXPECT_EQ(-1, vgpu_check_words(mine, len, 0x7a7a));
+	munmap(mine, len);
+
+	t.bo_handle = ours;
+	t.box.w = 1;
+	t.box.h = 1;
+	t.box.d = 1;
+	EXPECT_EQ(-EINVAL, vgpu_ioctl(self->fd, DRM_IOCTL_VIRTGPU_TRANSFER_TO_HOST, &t));
+	if (vgpu_getparam(self->fd, VIRTGPU_PARAM_3D_FEATURES) == 1) {
+		struct drm_virtgpu_execbuffer eb = {
+			.bo_handles = (uintptr_t)&ours, .num_bo_handles = 1, .fence_fd = -1,
+		};
+
+		EXPECT_EQ(-EINVAL, vgpu_ioctl(self->fd, DRM_IOCTL_VIRTGPU_EXECBUFFER, &eb));
+	}
+	EXPECT_EQ(0, vgpu_gem_close(self->fd, ours));
 }
 
 TEST_HARNESS_MAIN
