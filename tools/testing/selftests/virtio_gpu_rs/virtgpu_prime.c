@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <drm/drm.h>
 #include <drm/drm_mode.h>
+#include <linux/udmabuf.h>
 #include <drm/virtgpu_drm.h>
 
 #include "kselftest_harness.h"
@@ -378,6 +379,52 @@ TEST_F(prime, vgem_import_mmap_is_the_exporters)
 		EXPECT_EQ(-EINVAL, vgpu_ioctl(self->fd, DRM_IOCTL_VIRTGPU_EXECBUFFER, &eb));
 	}
 	EXPECT_EQ(0, vgpu_gem_close(self->fd, ours));
+}
+
+/*
+ * A udmabuf (pages of a memfd) imported on our render node: MAP + mmap on our fd is the
+ * udmabuf's mapping, and its bytes are the memfd's, both ways.
+ */
+TEST_F(prime, udmabuf_import_mmap)
+{
+	const size_t len = 16 * 4096;
+	struct udmabuf_create uc = { .flags = UDMABUF_FLAGS_CLOEXEC, .size = len };
+	struct drm_virtgpu_map vm = { 0 };
+	int dev, memfd, dmabuf;
+	char line[512];
+	void *mem, *mine;
+	uint32_t ours;
+
+	dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		SKIP(return, "no /dev/udmabuf");
+	memfd = memfd_create("vgpu-udmabuf", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	ASSERT_GE(memfd, 0);
+	ASSERT_EQ(0, ftruncate(memfd, len));
+	ASSERT_EQ(0, fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK));
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	vgpu_fill_words(mem, len, 0x0d0d);
+	uc.memfd = memfd;
+	dmabuf = ioctl(dev, UDMABUF_CREATE, &uc);
+	ASSERT_GE(dmabuf, 0) TH_LOG("UDMABUF_CREATE: %s", strerror(errno));
+	ASSERT_EQ(0, prime_import(self->fd, dmabuf, &ours));
+	close(dmabuf);
+	vm.handle = ours;
+	ASSERT_EQ(0, vgpu_ioctl(self->fd, DRM_IOCTL_VIRTGPU_MAP, &vm));
+	mine = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, vm.offset);
+	ASSERT_NE(MAP_FAILED, mine);
+	EXPECT_EQ(-1, vgpu_check_words(mine, len, 0x0d0d));
+	vgpu_fill_words(mine, len, 0x0e0e);
+	EXPECT_EQ(-1, vgpu_check_words(mem, len, 0x0e0e));
+	maps_line(mine, line, sizeof(line));
+	TH_LOG("%s", line);
+	EXPECT_NE(NULL, strstr(line, "dmabuf")) TH_LOG("not the dma-buf's mapping");
+	munmap(mine, len);
+	munmap(mem, len);
+	EXPECT_EQ(0, vgpu_gem_close(self->fd, ours));
+	close(memfd);
+	close(dev);
 }
 
 TEST_HARNESS_MAIN
