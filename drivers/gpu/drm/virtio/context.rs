@@ -13,7 +13,6 @@ use crate::ext::task;
 use crate::object::VgObject;
 use crate::proto::{submit::ContextView, validate::ContextParams, wire};
 use crate::submit::Entity;
-use crate::vq::Request;
 use kernel::{
     new_mutex,
     prelude::*,
@@ -188,10 +187,8 @@ impl VirtGpuFile {
         .encode(&wire::CtrlHdr::ctx(self.ctx_id));
         // Submissions of this file still waiting to be sent may use the resource: the
         // detach goes after them, through the file's queue (not awaited).
-        if let Ok(req) = Request::new(&cmd, wire::RESP_NODATA_SIZE) {
-            if let Ok(Some(())) = self.entity.send_in_order(req) {
-                return;
-            }
+        if let Ok(true) = self.entity.send_in_order(&cmd) {
+            return;
         }
         if let Err(e) = self.gpu.queues.ctrl.command_teardown(&cmd) {
             if e != ENODEV {

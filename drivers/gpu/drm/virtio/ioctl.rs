@@ -335,13 +335,8 @@ pub(crate) fn resource_create_blob(
         fpriv.entity().wait_sent()?;
         // The inline command (e.g. virgl's resource creation for this blob id) runs in the
         // file's context before the blob is created.
-        let head = wire::Submit3d { size: v.cmd_size }.encode(&wire::CtrlHdr::ctx(fpriv.ctx_id()));
-        let len = v.cmd_size as usize;
-        let cmd = crate::ext::virtio::ReqBuf::from_head_and_user(
-            &head,
-            UserSlice::new(UserPtr::from_addr(args.cmd as usize), len).reader(),
-            len,
-        )?;
+        let hdr = wire::CtrlHdr::ctx(fpriv.ctx_id());
+        let cmd = crate::submit::user_submit_3d(&hdr, v.cmd_size, args.cmd)?;
         gpu.queues.ctrl.command_buf(cmd)?;
     }
     let kind = match v.mem {

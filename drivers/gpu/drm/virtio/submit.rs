@@ -29,6 +29,7 @@ use crate::ext::{
     drm::PendingEvent,
     gem::{ResvLocked, ResvUsage},
     syncobj::{self, FenceChain, Syncobj},
+    virtio::ReqBuf,
     workqueue::ModuleQueue,
 };
 use crate::object::VgObject;
@@ -409,15 +410,16 @@ impl Entity {
         Ok(())
     }
 
-    /// Sends `req` (an unfenced command of the file's context, e.g. CTX_DETACH_RESOURCE) in
-    /// order with the file's submissions: `Ok(None)` if nothing is waiting (the caller
-    /// sends it itself, now), else it joins the FIFO (`Ok(Some(()))`) and is sent after
-    /// the earlier submissions, unawaited.
-    pub(crate) fn send_in_order(self: &Arc<Self>, req: Arc<Request>) -> Result<Option<()>> {
+    /// Sends `cmd` (an unfenced command of the file's context, e.g. CTX_DETACH_RESOURCE) in
+    /// order with the file's submissions: `Ok(false)` if nothing is waiting (the caller
+    /// sends it itself, now), else it joins the FIFO (`Ok(true)`) and is sent after the
+    /// earlier submissions, unawaited.
+    pub(crate) fn send_in_order(self: &Arc<Self>, cmd: &[u8]) -> Result<bool> {
         let mut st = self.state.lock();
         if st.closed || (st.queue.is_empty() && !st.flushing) {
-            return Ok(None);
+            return Ok(false);
         }
+        let req = Request::new(cmd, wire::RESP_NODATA_SIZE)?;
         Self::reserve(&mut st)?;
         self.push(
             &mut st,
@@ -426,7 +428,7 @@ impl Entity {
                 deps: KVec::new(),
             },
         )?;
-        Ok(Some(()))
+        Ok(true)
     }
 
     /// Waits until every submission of the file has been sent to the host (not completed),
@@ -496,6 +498,18 @@ fn add_deps(deps: &mut KVec<ARef<Fence>>, f: &Fence, own: u64) -> Result {
         }
         Ok(())
     })
+}
+
+/// A SUBMIT_3D of `size` bytes of command stream at user address `addr`, with header `hdr`,
+/// copied once into its request buffer (`EFAULT` if unreadable).
+pub(crate) fn user_submit_3d(hdr: &wire::CtrlHdr, size: u32, addr: u64) -> Result<ReqBuf> {
+    let head = wire::Submit3d { size }.encode(hdr);
+    let len = size as usize;
+    ReqBuf::from_head_and_user(
+        &head,
+        UserSlice::new(UserPtr::from_addr(addr as usize), len).reader(),
+        len,
+    )
 }
 
 fn errno(e: Errno) -> Error {
@@ -576,17 +590,10 @@ pub(crate) fn execbuffer(
     } else {
         hdr
     };
-    let head = wire::Submit3d {
-        size: plan.cmd_size,
-    }
-    .encode(&hdr);
-    let len = plan.cmd_size as usize;
-    let cmd = crate::ext::virtio::ReqBuf::from_head_and_user(
-        &head,
-        UserSlice::new(UserPtr::from_addr(args.command as usize), len).reader(),
-        len,
+    let req = Request::with_buf(
+        user_submit_3d(&hdr, plan.cmd_size, args.command)?,
+        wire::RESP_NODATA_SIZE,
     )?;
-    let req = Request::with_buf(cmd, wire::RESP_NODATA_SIZE)?;
 
     let fd = if plan.out_fence_fd {
         Some(FileDescriptorReservation::get_unused_fd_flags(

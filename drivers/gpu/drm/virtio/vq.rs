@@ -353,8 +353,7 @@ impl CmdQueue {
 
     /// Sends `cmd`, which the device answers with `RESP_OK_NODATA` on success.
     pub(crate) fn command(&self, cmd: &[u8]) -> Result {
-        let req = self.exchange(cmd, crate::proto::wire::RESP_NODATA_SIZE)?;
-        crate::proto::wire::decode_nodata(req.response()?).map_err(crate::resp_error)
+        self.command_buf(ReqBuf::from_slice(cmd)?)
     }
 
     /// Like [`CmdQueue::command`] for a command already in a request buffer (e.g. one
