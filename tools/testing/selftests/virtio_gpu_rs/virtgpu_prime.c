@@ -23,20 +23,9 @@
 /* The first /dev/dri/card* of vgem; -1 if vgem is not loaded. */
 static int open_vgem(void)
 {
-	char path[64], name[64];
-	int i, fd;
+	char path[64];
 
-	for (i = 0; i < 64; i++) {
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		vgpu_drm_name(fd, name, sizeof(name));
-		if (!strcmp(name, "vgem"))
-			return fd;
-		close(fd);
-	}
-	return -1;
+	return vgpu_open_dri("card", 0, 63, "vgem", path, sizeof(path));
 }
 
 static int prime_export(int fd, uint32_t handle, int *dmabuf)
@@ -317,6 +306,40 @@ static void maps_line(const void *addr, char *out, size_t len)
 }
 
 /*
+ * Imports foreign dma-buf @dmabuf (closed here) on our fd, whose exporter's mapping of
+ * @len bytes is @theirs and holds the @seed pattern; MAP + mmap on our fd must be the
+ * dma-buf's mapping (/proc/self/maps names its file, not our DRM node) and share the
+ * bytes both ways (ours writes @seed2). Returns our mapping; the handle goes to @ours.
+ */
+static void *import_and_map(struct __test_metadata *_metadata, FIXTURE_DATA(prime) *self,
+			    int dmabuf, void *theirs, size_t len, uint32_t seed, uint32_t seed2,
+			    uint32_t *ours)
+{
+	char line[512];
+	void *mine;
+	int ret;
+
+	/* Upstream 7.2 refuses foreign imports (ENODEV) whenever the device has 3D. */
+	ret = prime_import(self->fd, dmabuf, ours);
+	close(dmabuf);
+	EXPECT_EQ(0, ret);
+	if (ret)
+		return MAP_FAILED;
+	mine = vgpu_map_bo(self->fd, *ours, len);
+	EXPECT_NE(MAP_FAILED, mine);
+	if (mine == MAP_FAILED)
+		return mine;
+	EXPECT_EQ(-1, vgpu_check_words(mine, len, seed));
+	vgpu_fill_words(mine, len, seed2);
+	EXPECT_EQ(-1, vgpu_check_words(theirs, len, seed2));
+	maps_line(mine, line, sizeof(line));
+	TH_LOG("%s", line);
+	EXPECT_NE(NULL, strstr(line, "dmabuf")) TH_LOG("not the dma-buf's mapping");
+	EXPECT_EQ(NULL, strstr(line, "/dev/dri")) TH_LOG("still our DRM node's mapping");
+	return mine;
+}
+
+/*
  * A foreign dma-buf (a vgem dumb buffer) imported on our render node: MAP + mmap on our
  * fd is the exporter's mapping (dma_buf_mmap(): /proc/self/maps names the dma-buf's file,
  * not our DRM node), bytes written through vgem's mapping are read through ours and back.
@@ -327,9 +350,7 @@ TEST_F(prime, vgem_import_mmap_is_the_exporters)
 {
 	struct drm_mode_create_dumb cd = { .width = 64, .height = 64, .bpp = 32 };
 	struct drm_mode_map_dumb md = { 0 };
-	struct drm_virtgpu_map vm = { 0 };
 	struct drm_virtgpu_3d_transfer_to_host t = { 0 };
-	char line[512];
 	uint32_t ours;
 	void *theirs, *mine;
 	size_t len;
@@ -345,20 +366,8 @@ TEST_F(prime, vgem_import_mmap_is_the_exporters)
 	ASSERT_NE(MAP_FAILED, theirs);
 	vgpu_fill_words(theirs, len, 0x6e6e);
 	ASSERT_EQ(0, prime_export(self->vgem, cd.handle, &dmabuf));
-	/* Upstream 7.2 refuses this import (ENODEV) whenever the device has 3D. */
-	ASSERT_EQ(0, prime_import(self->fd, dmabuf, &ours));
-	close(dmabuf);
-	vm.handle = ours;
-	ASSERT_EQ(0, vgpu_ioctl(self->fd, DRM_IOCTL_VIRTGPU_MAP, &vm));
-	mine = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, vm.offset);
+	mine = import_and_map(_metadata, self, dmabuf, theirs, len, 0x6e6e, 0x7a7a, &ours);
 	ASSERT_NE(MAP_FAILED, mine);
-	EXPECT_EQ(-1, vgpu_check_words(mine, len, 0x6e6e));
-	vgpu_fill_words(mine, len, 0x7a7a);
-	EXPECT_EQ(-1, vgpu_check_words(theirs, len, 0x7a7a));
-	maps_line(mine, line, sizeof(line));
-	TH_LOG("%s", line);
-	EXPECT_NE(NULL, strstr(line, "dmabuf")) TH_LOG("not the dma-buf's mapping");
-	EXPECT_EQ(NULL, strstr(line, "/dev/dri")) TH_LOG("still our DRM node's mapping");
 
 	/* The exporter lets go of its handle: our import and its mapping stay. */
 	munmap(theirs, len);
@@ -389,9 +398,7 @@ TEST_F(prime, udmabuf_import_mmap)
 {
 	const size_t len = 16 * 4096;
 	struct udmabuf_create uc = { .flags = UDMABUF_FLAGS_CLOEXEC, .size = len };
-	struct drm_virtgpu_map vm = { 0 };
 	int dev, memfd, dmabuf;
-	char line[512];
 	void *mem, *mine;
 	uint32_t ours;
 
@@ -408,18 +415,8 @@ TEST_F(prime, udmabuf_import_mmap)
 	uc.memfd = memfd;
 	dmabuf = ioctl(dev, UDMABUF_CREATE, &uc);
 	ASSERT_GE(dmabuf, 0) TH_LOG("UDMABUF_CREATE: %s", strerror(errno));
-	ASSERT_EQ(0, prime_import(self->fd, dmabuf, &ours));
-	close(dmabuf);
-	vm.handle = ours;
-	ASSERT_EQ(0, vgpu_ioctl(self->fd, DRM_IOCTL_VIRTGPU_MAP, &vm));
-	mine = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, vm.offset);
+	mine = import_and_map(_metadata, self, dmabuf, mem, len, 0x0d0d, 0x0e0e, &ours);
 	ASSERT_NE(MAP_FAILED, mine);
-	EXPECT_EQ(-1, vgpu_check_words(mine, len, 0x0d0d));
-	vgpu_fill_words(mine, len, 0x0e0e);
-	EXPECT_EQ(-1, vgpu_check_words(mem, len, 0x0e0e));
-	maps_line(mine, line, sizeof(line));
-	TH_LOG("%s", line);
-	EXPECT_NE(NULL, strstr(line, "dmabuf")) TH_LOG("not the dma-buf's mapping");
 	munmap(mine, len);
 	munmap(mem, len);
 	EXPECT_EQ(0, vgpu_gem_close(self->fd, ours));

@@ -35,23 +35,33 @@ static inline void vgpu_drm_name(int fd, char *name, size_t len)
 		name[0] = 0;
 }
 
-/* Opens the first render node whose DRM driver name is virtio_gpu; -1 if none. */
-static inline int vgpu_open_render(char *path, size_t len)
+/*
+ * Opens the first /dev/dri/<@node><N> (N from @first to @last) whose DRM driver name is
+ * @driver, its path in @path; -1 if none.
+ */
+static inline int vgpu_open_dri(const char *node, int first, int last, const char *driver,
+				char *path, size_t len)
 {
 	char name[64];
 	int i, fd;
 
-	for (i = 128; i < 192; i++) {
-		snprintf(path, len, "/dev/dri/renderD%d", i);
+	for (i = first; i <= last; i++) {
+		snprintf(path, len, "/dev/dri/%s%d", node, i);
 		fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
 			continue;
 		vgpu_drm_name(fd, name, sizeof(name));
-		if (!strcmp(name, "virtio_gpu"))
+		if (!strcmp(name, driver))
 			return fd;
 		close(fd);
 	}
 	return -1;
+}
+
+/* Opens the first render node whose DRM driver name is virtio_gpu; -1 if none. */
+static inline int vgpu_open_render(char *path, size_t len)
+{
+	return vgpu_open_dri("renderD", 128, 191, "virtio_gpu", path, len);
 }
 
 /*
