@@ -548,7 +548,7 @@ unsafe extern "C" fn prime_import_callback<T: Driver>(
     buf: *mut bindings::dma_buf,
 ) -> *mut bindings::drm_gem_object {
     // SAFETY: Per the function's safety requirements.
-    let own = unsafe { bindings::vgpu_helper_prime_self(dev, buf) };
+    let own = unsafe { super::prime::own_object::<T::Object>(dev, buf) };
     if !own.is_null() {
         return own;
     }

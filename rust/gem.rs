@@ -19,6 +19,7 @@
 use super::{
     bindings, drm,
     mm::{self, VmaNew},
+    prime::{self, ExportOps},
 };
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{
@@ -66,11 +67,22 @@ pub trait DriverObject: Send + Sync + Sized + 'static {
     fn vmap_io(_obj: &Object<Self>) -> Result<(mm::IoWindow, u64, mm::CacheMode)> {
         Err(Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)))
     }
+
+    /// The UUID other virtio devices know an exported object by (`get_uuid` of its
+    /// virtio dma-buf). `ENODEV` when it has none.
+    fn uuid(_obj: &Object<Self>) -> Result<[u8; 16]> {
+        Err(ENODEV)
+    }
 }
 
-/// The `struct drm_gem_object_funcs` of objects with data `T`.
-#[repr(transparent)]
-pub struct Funcs<T: DriverObject>(bindings::drm_gem_object_funcs, PhantomData<T>);
+/// The `struct drm_gem_object_funcs` of objects with data `T`, and the dma-buf ops of
+/// their exports ([`prime`]).
+#[repr(C)]
+pub struct Funcs<T: DriverObject> {
+    gem: bindings::drm_gem_object_funcs,
+    pub(super) export_cpu: ExportOps<T>,
+    pub(super) export_no_cpu: ExportOps<T>,
+}
 
 // SAFETY: The table is immutable and only read by the DRM core.
 unsafe impl<T: DriverObject> Sync for Funcs<T> {}
@@ -90,7 +102,12 @@ impl<T: DriverObject> Funcs<T> {
         f.pin = Some(pin_callback::<T>);
         f.unpin = Some(unpin_callback::<T>);
         f.get_sg_table = Some(get_sg_table_callback::<T>);
-        Self(f, PhantomData)
+        f.export = Some(prime::export_callback::<T>);
+        Self {
+            gem: f,
+            export_cpu: ExportOps::new(true),
+            export_no_cpu: ExportOps::new(false),
+        }
     }
 }
 
@@ -186,6 +203,11 @@ impl<T: DriverObject> Object<T> {
         self.kind == Kind::Import
     }
 
+    /// Whether the object has shmem pages.
+    pub fn is_shmem(&self) -> bool {
+        self.kind == Kind::Shmem
+    }
+
     fn create(
         dev: &drm::Device<T::Driver>,
         size: usize,
@@ -211,7 +233,7 @@ impl<T: DriverObject> Object<T> {
         // SAFETY: `p` is valid; `raw` is zeroed, as the init functions expect.
         let gem = unsafe { (*p).raw.get() };
         // SAFETY: As above; set before init so the shmem helper keeps our table.
-        unsafe { (*gem).base.funcs = &T::FUNCS.0 };
+        unsafe { (*gem).base.funcs = &T::FUNCS.gem };
         let ret = match kind {
             // SAFETY: `dev` is a live device and `gem` a zeroed shmem object.
             Kind::Shmem => unsafe { bindings::drm_gem_shmem_init(dev.as_raw(), gem, size) },
@@ -258,7 +280,7 @@ impl<T: DriverObject> Object<T> {
     /// # Safety
     ///
     /// `obj` must be a live GEM object whose `funcs` is `T::FUNCS`, valid for `'a`.
-    unsafe fn from_gem<'a>(obj: *mut bindings::drm_gem_object) -> &'a Self {
+    pub(super) unsafe fn from_gem<'a>(obj: *mut bindings::drm_gem_object) -> &'a Self {
         // SAFETY: Such objects are `Object<T>`s with the GEM object at offset 0.
         unsafe { &*obj.cast::<Self>() }
     }
@@ -294,7 +316,7 @@ impl<T: DriverObject> Object<T> {
         let obj = unsafe { bindings::drm_gem_object_lookup(file.as_raw(), handle) };
         let obj = NonNull::new(obj).ok_or(ENOENT)?;
         // SAFETY: `obj` is a live GEM object.
-        if unsafe { (*obj.as_ptr()).funcs } != &raw const T::FUNCS.0 {
+        if unsafe { (*obj.as_ptr()).funcs } != &raw const T::FUNCS.gem {
             // SAFETY: Drops the reference the lookup took.
             unsafe { bindings::vgpu_helper_drm_gem_object_put(obj.as_ptr()) };
             return Err(EINVAL);
@@ -683,8 +705,8 @@ unsafe extern "C" fn unpin_callback<T: DriverObject>(gem: *mut bindings::drm_gem
 }
 
 /// The pages of a shmem object for an importer (`drm_gem_map_dma_buf` maps them for the
-/// importing device). Private objects (device memory) have no pages: `EOPNOTSUPP` until
-/// they export their device memory range.
+/// importing device). Private objects have no pages (`EOPNOTSUPP`): exports of device
+/// memory map their range themselves (`prime`).
 ///
 /// # Safety
 ///

@@ -8,6 +8,7 @@
 #include <linux/virtio_config.h>
 #include <linux/module.h>
 #include <drm/drm_device.h>
+#include <drm/drm_drv.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_ioctl.h>
@@ -21,6 +22,7 @@
 #include <drm/drm_syncobj.h>
 #include <drm/drm_prime.h>
 #include <linux/dma-buf.h>
+#include <linux/virtio_dma_buf.h>
 #include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
 #include <linux/idr.h>
@@ -506,18 +508,110 @@ void vgpu_helper_sg_init_vmalloc(struct scatterlist *sgl, unsigned int nents, co
 	}
 }
 
-/* Our own export on this device: its object, with a new reference; NULL otherwise. */
-struct drm_gem_object *vgpu_helper_prime_self(struct drm_device *dev, struct dma_buf *buf)
+/*
+ * Our own export on this device (@buf made with one of our two tables @a, @b): its
+ * object, with a new reference; NULL otherwise.
+ */
+struct drm_gem_object *vgpu_helper_prime_self(struct drm_device *dev, struct dma_buf *buf,
+					      const struct virtio_dma_buf_ops *a,
+					      const struct virtio_dma_buf_ops *b)
 {
 	struct drm_gem_object *obj;
 
-	if (!drm_gem_is_prime_exported_dma_buf(dev, buf))
+	if (buf->ops != &a->ops && buf->ops != &b->ops)
 		return NULL;
 	obj = buf->priv;
 	if (obj->dev != dev)
 		return NULL;
 	drm_gem_object_get(obj);
 	return obj;
+}
+
+/*
+ * Exports @obj as a virtio dma-buf with @ops, as drm_gem_prime_export() and
+ * drm_gem_dmabuf_export() would with the DRM core's ops: the dma-buf shares the object's
+ * reservation and holds a reference to the object and to the device (both dropped by
+ * drm_gem_dmabuf_release()), and pins this module (owner). Its file's mapping is the
+ * device's, so an unplug zaps dma-buf mmaps like DRM-fd ones (drm_gem_prime_mmap() puts
+ * them at the object's fake offset in that address space).
+ */
+struct dma_buf *vgpu_helper_prime_export(struct drm_gem_object *obj, int flags,
+					 const struct virtio_dma_buf_ops *ops)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct drm_device *dev = obj->dev;
+	struct dma_buf *buf;
+
+	exp_info.ops = &ops->ops;
+	exp_info.size = obj->size;
+	exp_info.flags = flags;
+	exp_info.priv = obj;
+	exp_info.resv = obj->resv;
+	buf = virtio_dma_buf_export(&exp_info);
+	if (IS_ERR(buf))
+		return buf;
+	drm_dev_get(dev);
+	drm_gem_object_get(obj);
+	buf->file->f_mapping = dev->anon_inode->i_mapping;
+	return buf;
+}
+
+/* The object an export of ours was made from (dma-buf private data). */
+struct drm_gem_object *vgpu_helper_dma_buf_gem(struct dma_buf *buf)
+{
+	return buf->priv;
+}
+
+/* The object an attachment to an export of ours maps. */
+struct drm_gem_object *vgpu_helper_attachment_gem(struct dma_buf_attachment *attach)
+{
+	return attach->dmabuf->priv;
+}
+
+/*
+ * A one-entry table of device memory @phys..@phys + @len (no struct page behind it)
+ * mapped for the importing device. Only importers that declared they handle such
+ * peer-to-peer memory may have it: others may look for the pages (EOPNOTSUPP).
+ */
+struct sg_table *vgpu_helper_map_resource(struct dma_buf_attachment *attach, u64 phys,
+					  size_t len, enum dma_data_direction dir)
+{
+	struct sg_table *sgt;
+	dma_addr_t addr;
+	int ret;
+
+	if (!attach->peer2peer)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (len > UINT_MAX)
+		return ERR_PTR(-E2BIG);
+	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	ret = sg_alloc_table(sgt, 1, GFP_KERNEL);
+	if (ret)
+		goto free;
+	addr = dma_map_resource(attach->dev, phys, len, dir, DMA_ATTR_SKIP_CPU_SYNC);
+	ret = dma_mapping_error(attach->dev, addr);
+	if (ret)
+		goto table;
+	sg_set_page(sgt->sgl, NULL, len, 0);
+	sg_dma_address(sgt->sgl) = addr;
+	sg_dma_len(sgt->sgl) = len;
+	return sgt;
+table:
+	sg_free_table(sgt);
+free:
+	kfree(sgt);
+	return ERR_PTR(ret);
+}
+
+void vgpu_helper_unmap_resource(struct dma_buf_attachment *attach, struct sg_table *sgt,
+				enum dma_data_direction dir)
+{
+	dma_unmap_resource(attach->dev, sg_dma_address(sgt->sgl), sg_dma_len(sgt->sgl), dir,
+			   DMA_ATTR_SKIP_CPU_SYNC);
+	sg_free_table(sgt);
+	kfree(sgt);
 }
 
 /*

@@ -8,6 +8,7 @@
 #define VGPU_RUST_HELPERS_H
 
 #include <linux/types.h>
+#include <linux/dma-direction.h>
 
 struct virtio_device;
 struct virtqueue;
@@ -113,7 +114,21 @@ struct dma_buf;
 struct drm_gem_object;
 struct vm_area_struct;
 struct iosys_map;
-struct drm_gem_object *vgpu_helper_prime_self(struct drm_device *dev, struct dma_buf *buf);
+struct virtio_dma_buf_ops;
+struct dma_buf_attachment;
+struct sg_table;
+
+struct drm_gem_object *vgpu_helper_prime_self(struct drm_device *dev, struct dma_buf *buf,
+					      const struct virtio_dma_buf_ops *a,
+					      const struct virtio_dma_buf_ops *b);
+struct dma_buf *vgpu_helper_prime_export(struct drm_gem_object *obj, int flags,
+					 const struct virtio_dma_buf_ops *ops);
+struct drm_gem_object *vgpu_helper_dma_buf_gem(struct dma_buf *buf);
+struct drm_gem_object *vgpu_helper_attachment_gem(struct dma_buf_attachment *attach);
+struct sg_table *vgpu_helper_map_resource(struct dma_buf_attachment *attach, u64 phys,
+					  size_t len, enum dma_data_direction dir);
+void vgpu_helper_unmap_resource(struct dma_buf_attachment *attach, struct sg_table *sgt,
+				enum dma_data_direction dir);
 int vgpu_helper_gem_import_attach(struct drm_device *dev, struct drm_gem_object *obj,
 				  struct dma_buf *buf);
 void vgpu_helper_gem_import_destroy(struct drm_gem_object *obj);

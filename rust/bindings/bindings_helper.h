@@ -27,6 +27,7 @@
 #include <drm/drm_syncobj.h>
 #include <drm/drm_prime.h>
 #include <linux/dma-buf.h>
+#include <linux/virtio_dma_buf.h>
 #include <uapi/drm/virtgpu_drm.h>
 #include <uapi/linux/virtio_gpu.h>
 #include "helpers.h"

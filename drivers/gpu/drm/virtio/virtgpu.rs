@@ -19,6 +19,7 @@ pub mod ext {
     pub mod gem;
     pub mod ida;
     pub mod mm;
+    pub mod prime;
     pub mod sync;
     pub mod syncobj;
     pub mod task;

@@ -1375,6 +1375,79 @@ TEST_F(host, not_mappable)
 	EXPECT_EQ(0, vgpu_gem_close(self->fd, bo));
 }
 
+/*
+ * A host blob without MAPPABLE still exports (for other devices, by UUID where the host
+ * has them), but its dma-buf has no CPU access: mmap fails with ENODEV, and
+ * dma_buf_vmap() with EINVAL (no vmap op, hence no WARN either).
+ */
+TEST_F(host, not_mappable_export)
+{
+	const size_t size = 4 * page_size();
+	struct vgpu_vmap v;
+	uint32_t bo, res;
+	int dfd, pfd;
+
+	ASSERT_EQ(0, host_blob(self->fd, size, VIRTGPU_BLOB_FLAG_USE_SHAREABLE, &bo, &res));
+	dfd = export_bo(self->fd, bo);
+	ASSERT_GE(dfd, 0) TH_LOG("PRIME export: %s", strerror(-dfd));
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, size, PROT_READ, MAP_SHARED, dfd, 0));
+	EXPECT_EQ(ENODEV, errno);
+	pfd = vgpu_ptprobe_vmap(dfd, false, &v);
+	ASSERT_GE(pfd, 0) TH_LOG("%s vmap: %s", VGPU_PTPROBE, strerror(-pfd));
+	EXPECT_EQ(-EINVAL, v.ret);
+	if (v.ret)
+		close(pfd);
+	else
+		EXPECT_EQ(0, vgpu_ptprobe_vunmap(pfd));
+	close(dfd);
+	EXPECT_EQ(0, vgpu_gem_close(self->fd, bo));
+	EXPECT_EQ(0, vgpu_obj_count_settle(0));
+}
+
+/*
+ * Another driver (vgem) imports a mappable host blob: its attachment is accepted (vgem
+ * maps nothing; a device that would map it must take memory without struct page), and
+ * the dma-buf's own mapping and ours are the same host memory.
+ */
+TEST_F(host, export_to_vgem)
+{
+	const size_t size = 16 * page_size();
+	struct drm_prime_handle imp = { 0 };
+	uint8_t *ours, *theirs;
+	uint32_t bo, res;
+	char path[64];
+	uint64_t off;
+	int vgem, dfd;
+
+	vgem = vgpu_open_dri("card", 0, 63, "vgem", path, sizeof(path));
+	if (vgem < 0)
+		SKIP(return, "vgem not loaded");
+	ASSERT_EQ(0, host_blob(self->fd, size, VIRTGPU_BLOB_FLAG_USE_MAPPABLE |
+			       VIRTGPU_BLOB_FLAG_USE_SHAREABLE, &bo, &res));
+	ASSERT_EQ(0, map_offset(self->fd, bo, &off));
+	ours = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, off);
+	ASSERT_NE(MAP_FAILED, ours);
+	vgpu_fill_words(ours, size, 0x4242);
+	dfd = export_bo(self->fd, bo);
+	ASSERT_GE(dfd, 0) TH_LOG("PRIME export: %s", strerror(-dfd));
+	imp.fd = dfd;
+	ASSERT_EQ(0, vgpu_ioctl(vgem, DRM_IOCTL_PRIME_FD_TO_HANDLE, &imp))
+	TH_LOG("vgem refused the host blob's dma-buf");
+	theirs = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
+	ASSERT_NE(MAP_FAILED, theirs) TH_LOG("dma-buf mmap: %s", strerror(errno));
+	EXPECT_EQ(-1, vgpu_check_words(theirs, size, 0x4242));
+	vgpu_fill_words(theirs, size, 0x2424);
+	EXPECT_EQ(-1, vgpu_check_words(ours, size, 0x2424));
+	munmap(theirs, size);
+	munmap(ours, size);
+	EXPECT_EQ(0, vgpu_gem_close(vgem, imp.handle));
+	close(vgem);
+	close(dfd);
+	EXPECT_EQ(0, vgpu_gem_close(self->fd, bo));
+	EXPECT_EQ(0, vgpu_obj_count_settle(0));
+}
+
 /* DEFER_MAPPING: no host-visible range until the blob is mmapped. */
 TEST_F(host, defer_mapping_hint)
 {
@@ -1553,14 +1626,63 @@ TEST_F(mapinfo, pte_memtype)
 }
 
 /*
+ * The mapping of a host blob's dma-buf (what an importer's userspace gets) under an
+ * overridden map_info: the same memory type and host-visible range as the blob's own
+ * mappings (the export's mmap is the object's, same policy), the same bytes as a mapping
+ * through our fd; or, for an unknown value, no CPU access at all (ENODEV).
+ */
+TEST_F(mapinfo, dmabuf_mmap_memtype)
+{
+	const size_t size = 4 * page_size();
+	uint8_t *p, *q;
+	uint32_t bo, res;
+	uint64_t off;
+	int dfd;
+
+	ASSERT_EQ(variant->mode, policy(variant->map_info));
+	ASSERT_EQ(0, host_blob(self->fd, size, VIRTGPU_BLOB_FLAG_USE_MAPPABLE |
+			       VIRTGPU_BLOB_FLAG_USE_SHAREABLE, &bo, &res));
+	ASSERT_EQ(0, vgpu_debugfs_write(OVERRIDE_ENABLE, "0"));
+	dfd = export_bo(self->fd, bo);
+	ASSERT_GE(dfd, 0) TH_LOG("PRIME export: %s", strerror(-dfd));
+	errno = 0;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
+	if (variant->mode == CM_REFUSED) {
+		EXPECT_EQ(MAP_FAILED, p) TH_LOG("map_info %#x: dma-buf mmap accepted",
+						variant->map_info);
+		EXPECT_EQ(ENODEV, errno);
+		if (p != MAP_FAILED)
+			munmap(p, size);
+	} else {
+		ASSERT_NE(MAP_FAILED, p) TH_LOG("map_info %#x: %s", variant->map_info,
+						strerror(errno));
+		ASSERT_EQ(0, touch_guarded(p)) TH_LOG("first touch faulted");
+		check_host_mapping(_metadata, p, res, size, variant->mode);
+		ASSERT_EQ(0, map_offset(self->fd, bo, &off));
+		q = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, off);
+		ASSERT_NE(MAP_FAILED, q);
+		vgpu_fill_words(p, size, 0x5151);
+		EXPECT_EQ(-1, vgpu_check_words(q, size, 0x5151));
+		vgpu_fill_words(q, size, 0x6161);
+		EXPECT_EQ(-1, vgpu_check_words(p, size, 0x6161));
+		munmap(q, size);
+		munmap(p, size);
+	}
+	close(dfd);
+	ASSERT_EQ(0, vgpu_gem_close(self->fd, bo));
+	EXPECT_EQ(0, vgpu_obj_count_settle(0));
+}
+
+/*
  * The kernel mapping of a host blob under an overridden map_info, made through a dma-buf
  * as an importer would (dma_buf_vmap -> drm_gem_dmabuf_vmap -> the driver's vmap): the
  * kernel's page tables give it the memory type the policy gives user mappings (arm64:
  * MEM/NORMAL, MEM/NORMAL-NC, DEVICE/nGnRnE), as I/O memory. Four pages map with PTEs;
  * 2 MiB, created first and so (today's placement) at the start of the empty region, is
  * 2 MiB-aligned and maps as a block (PMD), whose attributes the kernel builds separately.
- * An unknown value refuses the vmap with EINVAL; that case calls the exporter's op
- * directly, since dma_buf_vmap() warns (WARN_ON_ONCE) on every failing exporter.
+ * An unknown value exports the blob with a table that has no vmap (dma_buf_vmap() says
+ * EINVAL without the WARN_ON_ONCE() it gives a failing vmap) and an mmap that fails with
+ * ENODEV.
  */
 TEST_F(mapinfo, vmap_memtype)
 {
@@ -1584,14 +1706,18 @@ TEST_F(mapinfo, vmap_memtype)
 	if (variant->mode == CM_REFUSED) {
 		dfd = export_bo(self->fd, bo[1]);
 		ASSERT_GE(dfd, 0) TH_LOG("PRIME export: %s", strerror(-dfd));
-		pfd = vgpu_ptprobe_vmap(dfd, true, &v);
-		ASSERT_GE(pfd, 0) TH_LOG("%s vmap-op: %s", VGPU_PTPROBE, strerror(-pfd));
+		pfd = vgpu_ptprobe_vmap(dfd, false, &v);
+		ASSERT_GE(pfd, 0) TH_LOG("%s vmap: %s", VGPU_PTPROBE, strerror(-pfd));
 		EXPECT_EQ(-EINVAL, v.ret) TH_LOG("map_info %#x: vmap gave %d (vaddr %#lx)",
 						 variant->map_info, v.ret, v.vaddr);
 		if (v.ret)
 			close(pfd);
 		else
 			EXPECT_EQ(0, vgpu_ptprobe_vunmap(pfd));
+		/* Nor may userspace map it through the dma-buf. */
+		errno = 0;
+		EXPECT_EQ(MAP_FAILED, mmap(NULL, sizes[1], PROT_READ, MAP_SHARED, dfd, 0));
+		EXPECT_EQ(ENODEV, errno);
 		close(dfd);
 	} else {
 		for (i = first; i < 2; i++)

@@ -5,6 +5,7 @@ T=/opt/vgpu
 echo "=== virtio-gpu-rs on $(uname -m), kernel $(uname -r), device config '${VGPU_GPU:-?}' ==="
 modprobe drm
 modprobe drm_shmem_helper
+modprobe virtio_dma_buf
 insmod $T/virtio_gpu_rs.ko || exit 1
 echo
 echo "--- driver log ---"

@@ -34,6 +34,8 @@ dmesg -n 1
 modprobe drm || echo "vgpu: modprobe drm failed"
 # Our module uses the kernel's GEM shmem helpers; insmod does not load dependencies.
 modprobe drm_shmem_helper || echo "vgpu: modprobe drm_shmem_helper failed"
+# Our exports are virtio dma-bufs (UUIDs for other virtio devices).
+modprobe virtio_dma_buf || echo "vgpu: modprobe virtio_dma_buf failed"
 
 # 1. Reference GETPARAM answers of the upstream C driver on this very device.
 begin tap setup
