@@ -242,6 +242,18 @@ same_msg_layout!(
     [map_info]
 );
 same_msg_layout!(
+    wire::ResourceAssignUuid,
+    b::virtio_gpu_resource_assign_uuid,
+    b::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_RESOURCE_ASSIGN_UUID,
+    [resource_id]
+);
+same_msg_layout!(
+    wire::RespResourceUuid,
+    b::virtio_gpu_resp_resource_uuid,
+    b::virtio_gpu_ctrl_type_VIRTIO_GPU_RESP_OK_RESOURCE_UUID,
+    [uuid]
+);
+same_msg_layout!(
     wire::ResourceUnmapBlob,
     b::virtio_gpu_resource_unmap_blob,
     b::virtio_gpu_ctrl_type_VIRTIO_GPU_CMD_RESOURCE_UNMAP_BLOB,

@@ -837,6 +837,26 @@ wire_msg! {
     }
 }
 
+wire_msg! {
+    /// Asks the host for the UUID by which other virtio devices name a resource (a
+    /// dma-buf exported cross-device); answered by `RESP_OK_RESOURCE_UUID` (see
+    /// [`decode_resource_uuid`]).
+    pub struct ResourceAssignUuid = RESOURCE_ASSIGN_UUID;
+    as virtio_gpu_resource_assign_uuid {
+        /// Resource id.
+        pub resource_id: u32,
+    }
+}
+
+wire_msg! {
+    /// The answer to [`ResourceAssignUuid`].
+    pub struct RespResourceUuid = RESP_OK_RESOURCE_UUID;
+    as virtio_gpu_resp_resource_uuid {
+        /// The resource's UUID, bytes in the order the host wrote them.
+        pub uuid: [u8; 16],
+    }
+}
+
 /// Encodes `RESOURCE_UNREF` of `resource_id`, outside any context and without a fence.
 pub fn encode_resource_unref(resource_id: u32) -> [u8; <ResourceUnref as Msg>::SIZE] {
     ResourceUnref { resource_id }.encode(&CtrlHdr::default())
@@ -863,6 +883,21 @@ pub const RESP_MAP_INFO_SIZE: usize = <RespMapInfo as Msg>::SIZE;
 /// The raw `map_info` of a `RESP_OK_MAP_INFO` answer (interpretation is the caller's).
 pub fn decode_map_info(resp: &[u8]) -> Result<u32, RespError> {
     RespMapInfo::decode(resp).map(|r| r.map_info)
+}
+
+/// Encodes `RESOURCE_ASSIGN_UUID` of `resource_id`, outside any context and without a
+/// fence.
+pub fn encode_assign_uuid(resource_id: u32) -> [u8; <ResourceAssignUuid as Msg>::SIZE] {
+    ResourceAssignUuid { resource_id }.encode(&CtrlHdr::default())
+}
+
+/// Size of a `RESP_OK_RESOURCE_UUID` response.
+pub const RESP_RESOURCE_UUID_SIZE: usize = <RespResourceUuid as Msg>::SIZE;
+
+/// The raw UUID of a `RESP_OK_RESOURCE_UUID` answer. Its value is not checked: the UUID
+/// is only handed on to importers, which compare it with the ones their device knows.
+pub fn decode_resource_uuid(resp: &[u8]) -> Result<[u8; 16], RespError> {
+    RespResourceUuid::decode(resp).map(|r| r.uuid)
 }
 
 /// Messages followed by an array of [`MemEntry`]s, in one buffer the driver allocates.
@@ -1406,6 +1441,68 @@ mod tests {
     }
 
     #[test]
+    fn assign_uuid_encoding() {
+        let b = encode_assign_uuid(0x01020304);
+        assert_eq!(
+            b,
+            [
+                0x0b, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 3,
+                2, 1, 0, 0, 0, 0
+            ]
+        );
+        assert_eq!(ResourceAssignUuid::TYPE, 0x010b);
+        assert_eq!(ResourceAssignUuid::SIZE, 32);
+        let b = enc(
+            ResourceAssignUuid {
+                resource_id: 0xdeadbeef,
+            },
+            32,
+        );
+        assert_eq!((at32(&b, 24), at32(&b, 28)), (0xdeadbeef, 0));
+    }
+
+    #[test]
+    fn resource_uuid_answers() {
+        let uuid: [u8; 16] = core::array::from_fn(|i| 0xf0 - i as u8);
+        let r = RespResourceUuid { uuid }.encode(&CtrlHdr::default());
+        assert_eq!(RESP_RESOURCE_UUID_SIZE, 40);
+        assert_eq!(r.len(), 40);
+        assert_eq!(at32(&r, 0), 0x1105);
+        assert_eq!(&r[4..24], &[0; 20]);
+        assert_eq!(&r[24..40], &uuid);
+        assert_eq!(decode_resource_uuid(&r), Ok(uuid));
+        // A longer buffer is fine, a shorter one is not.
+        let mut long = [0u8; 48];
+        long[..40].copy_from_slice(&r);
+        assert_eq!(decode_resource_uuid(&long), Ok(uuid));
+        assert_eq!(decode_resource_uuid(&r[..39]), Err(RespError::Truncated));
+        assert_eq!(decode_resource_uuid(&r[..24]), Err(RespError::Truncated));
+        assert_eq!(decode_resource_uuid(&r[..23]), Err(RespError::Truncated));
+        assert_eq!(decode_resource_uuid(&[]), Err(RespError::Truncated));
+        // Error answers are a bare header: reported as the device's error, not as short.
+        let mut e = [0u8; RESP_NODATA_SIZE];
+        CtrlHdr::cmd(cmd::RESP_ERR_INVALID_RESOURCE_ID).encode(&mut e);
+        assert_eq!(decode_resource_uuid(&e), Err(RespError::Device(0x1203)));
+        assert_eq!(resp_errno(decode_resource_uuid(&e).unwrap_err()), 22);
+        CtrlHdr::cmd(cmd::RESP_ERR_UNSPEC).encode(&mut e);
+        assert_eq!(decode_resource_uuid(&e), Err(RespError::Device(0x1200)));
+        // Success of another type, even one long enough, is a protocol error.
+        let mut w = r;
+        CtrlHdr::cmd(cmd::RESP_OK_NODATA).encode(&mut w);
+        assert_eq!(
+            decode_resource_uuid(&w),
+            Err(RespError::UnexpectedType(0x1100))
+        );
+        CtrlHdr::cmd(cmd::RESP_OK_MAP_INFO).encode(&mut w);
+        assert_eq!(
+            decode_resource_uuid(&w),
+            Err(RespError::UnexpectedType(0x1106))
+        );
+        assert_eq!(resp_errno(decode_resource_uuid(&w).unwrap_err()), 71);
+        enc(RespResourceUuid { uuid }, 40);
+    }
+
+    #[test]
     fn nodata_answers() {
         let mut r = [0u8; RESP_NODATA_SIZE];
         CtrlHdr::cmd(cmd::RESP_OK_NODATA).encode(&mut r);
@@ -1438,6 +1535,7 @@ mod tests {
             let b = &junk[..n];
             let _ = decode_nodata(b);
             let _ = decode_map_info(b);
+            let _ = decode_resource_uuid(b);
             let _ = decode_capset_info(b);
             let _ = decode_capset(b, 8);
             let _ = ResourceCreateBlob::decode(b);
