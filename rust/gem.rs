@@ -21,7 +21,12 @@ use super::{
     mm::{self, VmaNew},
     prime::{self, ExportOps},
 };
-use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
+use core::{
+    marker::PhantomData,
+    mem::MaybeUninit,
+    ptr::NonNull,
+    sync::atomic::{AtomicPtr, Ordering},
+};
 use kernel::{
     error::to_result,
     prelude::*,
@@ -137,6 +142,9 @@ enum Kind {
 pub struct Object<T: DriverObject> {
     raw: Opaque<bindings::drm_gem_shmem_object>,
     kind: Kind,
+    /// An import's attachment mapped for the device (null until its first device use),
+    /// unmapped when the object is freed.
+    import_sgt: AtomicPtr<bindings::sg_table>,
     #[pin]
     data: T,
 }
@@ -208,6 +216,62 @@ impl<T: DriverObject> Object<T> {
         self.kind == Kind::Shmem
     }
 
+    /// The DMA segments of an import for the device (the DRM device's parent): the
+    /// attachment is mapped on the first call (which waits for the exporter's kernel
+    /// fences, interruptibly) and stays mapped until the object is freed. Only DMA
+    /// addresses and lengths are read: never the `struct page`s of the exporter's table.
+    /// `EINVAL` for objects that are not imports.
+    pub fn import_dma_segments(&self) -> Result<SgSegments<'_>> {
+        if self.kind != Kind::Import {
+            return Err(EINVAL);
+        }
+        let mut sgt = self.import_sgt.load(Ordering::Acquire);
+        if sgt.is_null() {
+            // SAFETY: An attached import (type invariant); the reservation is not held.
+            let new = kernel::error::from_err_ptr(unsafe {
+                bindings::vgpu_helper_gem_import_map(self.gem())
+            })?;
+            match self.import_sgt.compare_exchange(
+                core::ptr::null_mut(),
+                new,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => sgt = new,
+                Err(cur) => {
+                    // SAFETY: `new` is our mapping, which nobody else saw.
+                    unsafe { bindings::vgpu_helper_gem_import_unmap(self.gem(), new) };
+                    sgt = cur;
+                }
+            }
+        }
+        // SAFETY: `sgt` is the mapped table, valid until the object is freed.
+        let (first, n) = unsafe {
+            (
+                bindings::vgpu_helper_sgt_first(sgt),
+                bindings::vgpu_helper_sgt_nents(sgt, true),
+            )
+        };
+        Ok(SgSegments {
+            sg: first,
+            left: n,
+            dma: true,
+            _p: PhantomData,
+        })
+    }
+
+    /// The guest-physical address behind `dma`, a DMA address of this object's device,
+    /// for devices that take physical addresses (virtio without `ACCESS_PLATFORM`): only
+    /// where DMA addresses are physical ones (no IOMMU, no bouncing), else `EOPNOTSUPP`.
+    pub fn dma_to_phys(&self, dma: u64) -> Result<u64> {
+        let mut phys = 0u64;
+        // SAFETY: The device is live while the object is.
+        to_result(unsafe {
+            bindings::vgpu_helper_dma_to_guest_phys(self.dev().parent_raw(), dma, &mut phys)
+        })?;
+        Ok(phys)
+    }
+
     fn create(
         dev: &drm::Device<T::Driver>,
         size: usize,
@@ -223,6 +287,7 @@ impl<T: DriverObject> Object<T> {
             try_pin_init!(Self {
                 raw: Opaque::zeroed(),
                 kind,
+                import_sgt: AtomicPtr::new(core::ptr::null_mut()),
                 data <- data,
             }),
             GFP_KERNEL,
@@ -610,7 +675,9 @@ unsafe extern "C" fn free_callback<T: DriverObject>(gem: *mut bindings::drm_gem_
             Kind::Shmem => bindings::drm_gem_shmem_release((*p).raw.get()),
             Kind::Private => bindings::drm_gem_object_release(gem),
             Kind::Import => {
-                bindings::vgpu_helper_gem_import_destroy(gem);
+                // Unmaps the attachment if the device used it, detaches, drops the buffer.
+                let sgt = (*p).import_sgt.load(Ordering::Acquire);
+                bindings::vgpu_helper_gem_import_destroy(gem, sgt);
                 bindings::drm_gem_object_release(gem);
             }
         }

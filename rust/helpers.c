@@ -25,6 +25,9 @@
 #include <linux/virtio_dma_buf.h>
 #include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
+#include <linux/dma-direct.h>
+#include <linux/dma-map-ops.h>
+#include <linux/swiotlb.h>
 #include <linux/idr.h>
 #include <linux/io.h>
 #include <linux/iosys-map.h>
@@ -634,10 +637,45 @@ int vgpu_helper_gem_import_attach(struct drm_device *dev, struct drm_gem_object 
 	return 0;
 }
 
-/* Undoes vgpu_helper_gem_import_attach() (detach, put the buffer). */
-void vgpu_helper_gem_import_destroy(struct drm_gem_object *obj)
+/*
+ * Undoes vgpu_helper_gem_import_attach(): unmaps @sgt (if the device used the import),
+ * detaches, puts the buffer.
+ */
+void vgpu_helper_gem_import_destroy(struct drm_gem_object *obj, struct sg_table *sgt)
 {
-	drm_prime_gem_destroy(obj, NULL);
+	drm_prime_gem_destroy(obj, sgt);
+}
+
+/* The import's attachment mapped for our device (waits for the exporter's kernel fences). */
+struct sg_table *vgpu_helper_gem_import_map(struct drm_gem_object *obj)
+{
+	return dma_buf_map_attachment_unlocked(obj->import_attach, DMA_BIDIRECTIONAL);
+}
+
+void vgpu_helper_gem_import_unmap(struct drm_gem_object *obj, struct sg_table *sgt)
+{
+	dma_buf_unmap_attachment_unlocked(obj->import_attach, sgt, DMA_BIDIRECTIONAL);
+}
+
+/*
+ * The guest-physical address of DMA address @dma of @dev, for a virtio device that takes
+ * physical addresses while the rest of the kernel maps buffers for it through the DMA API
+ * (an exporter mapped an import's attachment). Only dma-direct without bouncing has such
+ * an address: behind an IOMMU or a swiotlb bounce buffer there is none (EOPNOTSUPP).
+ * dma-direct.h and dma-map-ops.h are meant for DMA implementations; this is the one place
+ * that needs the translation, and it refuses where it would have to guess.
+ */
+int vgpu_helper_dma_to_guest_phys(struct device *dev, u64 dma, u64 *phys)
+{
+	phys_addr_t p;
+
+	/* Bouncing is forced (e.g. confidential guests) or can happen only outside the
+	 * device's DMA mask, 64 bits for virtio-pci. */
+	if (device_iommu_mapped(dev) || get_dma_ops(dev) || is_swiotlb_force_bounce(dev))
+		return -EOPNOTSUPP;
+	p = dma_to_phys(dev, dma);
+	*phys = p;
+	return 0;
 }
 
 /*

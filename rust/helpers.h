@@ -131,7 +131,11 @@ void vgpu_helper_unmap_resource(struct dma_buf_attachment *attach, struct sg_tab
 				enum dma_data_direction dir);
 int vgpu_helper_gem_import_attach(struct drm_device *dev, struct drm_gem_object *obj,
 				  struct dma_buf *buf);
-void vgpu_helper_gem_import_destroy(struct drm_gem_object *obj);
+void vgpu_helper_gem_import_destroy(struct drm_gem_object *obj, struct sg_table *sgt);
+struct sg_table *vgpu_helper_gem_import_map(struct drm_gem_object *obj);
+void vgpu_helper_gem_import_unmap(struct drm_gem_object *obj, struct sg_table *sgt);
+struct device;
+int vgpu_helper_dma_to_guest_phys(struct device *dev, u64 dma, u64 *phys);
 int vgpu_helper_gem_mmap_import(struct drm_gem_object *obj, struct vm_area_struct *vma);
 int vgpu_helper_gem_vmap_import(struct drm_gem_object *obj, struct iosys_map *map);
 void vgpu_helper_gem_vunmap_import(struct drm_gem_object *obj, struct iosys_map *map);

@@ -172,9 +172,24 @@ impl VirtGpuFile {
         self.gpu.queues.ctrl.command(&cmd)
     }
 
+    /// Attaches an import's new host resource to this file's context (created now if it
+    /// does not exist yet), at the import's first use in this file.
+    pub(crate) fn attach_import(&self, obj: &VgObject) -> Result {
+        self.ensure()?;
+        let cmd = wire::CtxAttachResource {
+            resource_id: obj.res_id(),
+        }
+        .encode(&wire::CtrlHdr::ctx(self.ctx_id));
+        self.gpu.queues.ctrl.command(&cmd)
+    }
+
     /// The handle to `obj` in this file was closed.
     pub(crate) fn detach(&self, obj: &VgObject) {
-        if !self.gpu.caps.virgl_3d || obj.kind == crate::object::Kind::Import {
+        if !self.gpu.caps.virgl_3d {
+            return;
+        }
+        // An import is attached only where it was used.
+        if obj.kind == crate::object::Kind::Import && !obj.import_forget_ctx(self.ctx_id) {
             return;
         }
         let ctx = self.ctx.lock();

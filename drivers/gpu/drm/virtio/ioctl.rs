@@ -60,7 +60,7 @@ fn invalid(e: validate::Errno) -> Error {
 }
 
 /// The guest backing of `obj` goes to the host: RESOURCE_ATTACH_BACKING with its pages.
-fn attach_backing(gpu: &VirtGpu, obj: &VgObject, ents: &[(u64, u32)]) -> Result {
+pub(crate) fn attach_backing(gpu: &VirtGpu, obj: &VgObject, ents: &[(u64, u32)]) -> Result {
     let size = wire::attach_backing_size(ents.len()).ok_or(ENOMEM)?;
     let mut buf = KVec::from_elem(0u8, size, GFP_KERNEL | __GFP_NOWARN)?;
     let nr_entries = u32::try_from(ents.len()).map_err(|_| ENOMEM)?;
@@ -74,7 +74,7 @@ fn attach_backing(gpu: &VirtGpu, obj: &VgObject, ents: &[(u64, u32)]) -> Result 
     gpu.queues.ctrl.command(&buf)
 }
 
-fn encode_entries<M: WithEntries>(buf: &mut [u8], ents: &[(u64, u32)]) -> Result {
+pub(crate) fn encode_entries<M: WithEntries>(buf: &mut [u8], ents: &[(u64, u32)]) -> Result {
     for (i, &(addr, length)) in ents.iter().enumerate() {
         M::encode_entry(buf, i, &wire::MemEntry { addr, length }).map_err(|_| EINVAL)?;
     }
@@ -147,7 +147,10 @@ pub(crate) fn resource_info(
     let obj = VgObject::lookup(file, args.bo_handle)?;
     args.size = u32::try_from(obj.size()).unwrap_or(u32::MAX);
     args.res_handle = obj.res_id();
-    args.blob_mem = obj.kind.blob_mem();
+    args.blob_mem = match obj.kind {
+        Kind::Import if obj.state().import == object::ImportHost::GuestBlob => wire::BLOB_MEM_GUEST,
+        k => k.blob_mem(),
+    };
     Ok(0)
 }
 
@@ -186,16 +189,19 @@ fn transfer(
     // Before the lookup, as upstream: a 2D device answers ENOSYS even for bad handles.
     validate::transfer_supported(&gpu.caps, dir).map_err(invalid)?;
     let obj = VgObject::lookup(file, args.bo_handle)?;
-    // A foreign dma-buf's import has no host resource to transfer to or from.
-    if obj.kind == Kind::Import {
-        return Err(EINVAL);
-    }
+    let import = (obj.kind == Kind::Import).then(|| obj.state().import);
     let desc = validate::TransferObject {
         size: obj.size() as u64,
-        guest_blob: matches!(obj.kind, Kind::BlobGuest | Kind::BlobHost3dGuest),
+        // An import used by a venus context is a guest blob on the host.
+        guest_blob: matches!(obj.kind, Kind::BlobGuest | Kind::BlobHost3dGuest)
+            || import == Some(object::ImportHost::GuestBlob),
         host3d_blob: matches!(obj.kind, Kind::BlobHost3d | Kind::BlobHost3dGuest),
     };
     let t = validate::transfer(&gpu.caps, dir, args, &desc).map_err(invalid)?;
+    if import.is_some() {
+        // Its first transfer gives the import a host resource to transfer to and from.
+        crate::prime::import_use(&obj, file.data(), crate::prime::Use::Transfer)?;
+    }
     // After the file's earlier submissions, which may render into or read the object.
     file.data().entity().wait_sent()?;
     let _busy = obj.busy();

@@ -139,11 +139,31 @@ enum MapState {
     Mapped(HostMapping),
 }
 
-struct State {
+/// What the host has for an import ([`Kind::Import`]): nothing until the first device
+/// use (`prime::import_use`), then one resource for the import's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ImportHost {
+    None,
+    /// A resource with a format, 1024 B8G8R8A8 pixels (4 KiB) per row, one row per 4 KiB of
+    /// the buffer (a texture with virgl, a 2D resource without): the target of transfers.
+    Image,
+    /// A BLOB_MEM_GUEST blob, for contexts that take memory by resource id (venus).
+    GuestBlob,
+}
+
+pub(crate) struct State {
     /// The host may know the resource: set before RESOURCE_CREATE_* is sent, so the
     /// release sends RESOURCE_UNREF even if the answer never came.
-    created: bool,
+    pub(crate) created: bool,
     map: MapState,
+    /// Imports only: the host resource, and the contexts it is attached to (objects of
+    /// ours are attached to every file's context at handle creation; an import only once
+    /// it has a host resource, at its first use in that file).
+    pub(crate) import: ImportHost,
+    pub(crate) import_ctxs: KVec<u32>,
+    /// RESOURCE_ASSIGN_UUID's answer, asked once (at the first `get_uuid` of an export);
+    /// `Some(None)`: the host refused or did not answer.
+    uuid: Option<Option<[u8; 16]>>,
 }
 
 /// Driver data of a GEM object.
@@ -173,7 +193,13 @@ impl VirtGpuObject {
             kind,
             blob_flags,
             state <- new_mutex!(
-                State { created: false, map: MapState::Unmapped },
+                State {
+                    created: false,
+                    map: MapState::Unmapped,
+                    import: ImportHost::None,
+                    import_ctxs: KVec::new(),
+                    uuid: None,
+                },
                 "virtgpu_object"
             ),
             busy <- new_mutex!((), "virtgpu_object_busy"),
@@ -191,6 +217,24 @@ impl VirtGpuObject {
     /// Records that the host created the resource (it must then be unreferenced).
     pub(crate) fn set_created(&self) {
         self.state.lock().created = true;
+    }
+
+    /// The object's host state, locked: serialises an import's first uses.
+    pub(crate) fn state(&self) -> kernel::sync::MutexGuard<'_, State> {
+        self.state.lock()
+    }
+
+    /// The resource of an import is no longer attached to context `ctx_id`: whether it
+    /// was (then the caller detaches it).
+    pub(crate) fn import_forget_ctx(&self, ctx_id: u32) -> bool {
+        let mut st = self.state.lock();
+        match st.import_ctxs.iter().position(|&c| c == ctx_id) {
+            Some(i) => {
+                let _ = st.import_ctxs.remove(i);
+                true
+            }
+            None => false,
+        }
     }
 
     pub(crate) fn mapping(&self) -> Option<HostMapping> {
@@ -404,6 +448,48 @@ impl gem::DriverObject for VirtGpuObject {
     fn vmap_io(obj: &VgObject) -> Result<(mm::IoWindow, u64, mm::CacheMode)> {
         let (window, start, mode) = obj.host_window()?;
         Ok((window, start, mm_mode(mode)))
+    }
+
+    /// As upstream: resources and CROSS_DEVICE blobs have a UUID if the device assigns
+    /// them (RESOURCE_UUID); asked on first use and kept. `ENODEV` otherwise.
+    fn uuid(obj: &VgObject) -> Result<[u8; 16]> {
+        let gpu = &obj.gpu;
+        let named = match obj.kind {
+            Kind::Res2d | Kind::Res3d => true,
+            Kind::Import => false,
+            _ => obj.blob_flags & wire::BLOB_FLAG_USE_CROSS_DEVICE != 0,
+        };
+        if !gpu.caps.resource_uuid || !named {
+            return Err(ENODEV);
+        }
+        let mut st = obj.state.lock();
+        if let Some(u) = st.uuid {
+            return u.ok_or(ENODEV);
+        }
+        let answer = gpu
+            .queues
+            .ctrl
+            .exchange(
+                &wire::encode_assign_uuid(obj.res_id()),
+                wire::RESP_RESOURCE_UUID_SIZE,
+            )
+            .and_then(|r| r.response().map(wire::decode_resource_uuid));
+        let uuid = match answer {
+            Ok(Ok(u)) => Some(u),
+            Ok(Err(e)) => {
+                dev_warn!(
+                    gpu.dev(),
+                    "resource {}: no UUID: {:?}\n",
+                    obj.res_id(),
+                    resp_error(e)
+                );
+                None
+            }
+            // Not answered (yet): asking again may work.
+            Err(e) => return Err(e),
+        };
+        st.uuid = Some(uuid);
+        uuid.ok_or(ENODEV)
     }
 }
 

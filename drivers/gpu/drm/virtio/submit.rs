@@ -576,9 +576,10 @@ pub(crate) fn execbuffer(
         for h in bytes.chunks_exact(4) {
             let h = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]);
             let obj = VgObject::lookup(file, h).map_err(|_| ENOENT)?;
-            // A foreign dma-buf's import has no host resource a command could name.
+            // A foreign dma-buf's import gets a host resource the context can name, or
+            // the submission fails here, before the host sees a stream naming it.
             if obj.kind == crate::object::Kind::Import {
-                return Err(EINVAL);
+                crate::prime::import_use(&obj, fpriv, crate::prime::Use::Submit)?;
             }
             objs.push(obj, flags)?;
         }

@@ -41,6 +41,7 @@ mod hostmem;
 mod ioctl;
 mod layout;
 mod object;
+mod prime;
 mod submit;
 #[cfg(CONFIG_KUNIT)]
 mod tests;

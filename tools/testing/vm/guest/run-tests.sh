@@ -83,6 +83,8 @@ end selftest
 # 4b. Objects, blobs and map_info. The page-table probe lets the tests read the memory
 # type from the PTEs themselves.
 insmod $T/vgpu_ptprobe.ko || echo "vgpu: insmod vgpu_ptprobe failed"
+# Another driver to share buffers with (objects exported to it, its buffers imported).
+modprobe vgem || echo "vgpu: modprobe vgem failed"
 begin tap objects
 # shellcheck disable=SC2086
 $T/bin/virtgpu_objects $args
@@ -94,8 +96,7 @@ begin tap submit
 $T/bin/virtgpu_submit $args
 end submit
 
-# 4b''. PRIME: our objects exported to another driver (vgem), self-import.
-modprobe vgem || echo "vgpu: modprobe vgem failed"
+# 4b''. PRIME: exports to another driver (vgem), foreign imports and their device use.
 begin tap prime
 # shellcheck disable=SC2086
 $T/bin/virtgpu_prime $args
