@@ -73,6 +73,12 @@ pub trait DriverObject: Send + Sync + Sized + 'static {
         Err(Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)))
     }
 
+    /// The exporter of import `obj` is about to move the buffer (its reservation is held,
+    /// `guard` proves it): the device must stop using the mapping returned by
+    /// [`Object::import_dma_segments`], which is unmapped when this returns. The next
+    /// [`Object::import_dma_segments`] maps the buffer where it then is.
+    fn import_invalidate(_obj: &Object<Self>, _guard: &ResvGuard<'_>) {}
+
     /// The UUID other virtio devices know an exported object by (`get_uuid` of its
     /// virtio dma-buf). `ENODEV` when it has none.
     fn uuid(_obj: &Object<Self>) -> Result<[u8; 16]> {
@@ -87,6 +93,8 @@ pub struct Funcs<T: DriverObject> {
     gem: bindings::drm_gem_object_funcs,
     pub(super) export_cpu: ExportOps<T>,
     pub(super) export_no_cpu: ExportOps<T>,
+    /// How imports are attached: dynamically, told when the exporter moves the buffer.
+    attach: bindings::dma_buf_attach_ops,
 }
 
 // SAFETY: The table is immutable and only read by the DRM core.
@@ -112,6 +120,12 @@ impl<T: DriverObject> Funcs<T> {
             gem: f,
             export_cpu: ExportOps::new(true),
             export_no_cpu: ExportOps::new(false),
+            attach: bindings::dma_buf_attach_ops {
+                // Only memory with struct pages: device memory of another device need not
+                // be reachable by the host.
+                allow_peer2peer: false,
+                invalidate_mappings: Some(invalidate_callback::<T>),
+            },
         }
     }
 }
@@ -211,41 +225,63 @@ impl<T: DriverObject> Object<T> {
         self.kind == Kind::Import
     }
 
+    /// Whether the CPU can map the object: not an import whose exporter has no mmap.
+    pub fn cpu_mappable(&self) -> bool {
+        // SAFETY: An import stays attached until it is freed.
+        self.kind != Kind::Import
+            || unsafe { bindings::vgpu_helper_gem_import_has_mmap(self.gem()) }
+    }
+
     /// Whether the object has shmem pages.
     pub fn is_shmem(&self) -> bool {
         self.kind == Kind::Shmem
     }
 
-    /// The DMA segments of an import for the device (the DRM device's parent): the
-    /// attachment is mapped on the first call (which waits for the exporter's kernel
-    /// fences, interruptibly) and stays mapped until the object is freed. Only DMA
-    /// addresses and lengths are read: never the `struct page`s of the exporter's table.
-    /// `EINVAL` for objects that are not imports.
-    pub fn import_dma_segments(&self) -> Result<SgSegments<'_>> {
-        if self.kind != Kind::Import {
+    /// Locks the object's reservation (an import's is the dma-buf's), interruptibly.
+    pub fn lock_resv(&self) -> Result<ResvGuard<'_>> {
+        // SAFETY: The reservation is live while the object is.
+        to_result(unsafe { bindings::vgpu_helper_dma_resv_lock_interruptible(self.resv()) })?;
+        Ok(ResvGuard {
+            resv: self.resv(),
+            _p: PhantomData,
+        })
+    }
+
+    /// The DMA segments of an import for the device (the DRM device's parent), its
+    /// attachment mapped where the buffer is now: mapped on the first call after import
+    /// or after the exporter moved the buffer ([`DriverObject::import_invalidate`]), and
+    /// kept until then or until the object is freed. Only DMA addresses and lengths are
+    /// read: never the `struct page`s of the exporter's table. Waits (interruptibly) for
+    /// the exporter's kernel fences (a move or clear in progress) before the device may
+    /// touch the memory. `EINVAL` for objects that are not imports or a `guard` of
+    /// another reservation.
+    pub fn import_dma_segments<'a>(&'a self, guard: &'a ResvGuard<'_>) -> Result<SgSegments<'a>> {
+        if self.kind != Kind::Import || guard.resv != self.resv() {
             return Err(EINVAL);
         }
-        let mut sgt = self.import_sgt.load(Ordering::Acquire);
+        // Only changed with the reservation held, as here.
+        let mut sgt = self.import_sgt.load(Ordering::Relaxed);
         if sgt.is_null() {
-            // SAFETY: An attached import (type invariant); the reservation is not held.
-            let new = kernel::error::from_err_ptr(unsafe {
+            // SAFETY: An attached import whose reservation is held.
+            sgt = kernel::error::from_err_ptr(unsafe {
                 bindings::vgpu_helper_gem_import_map(self.gem())
             })?;
-            match self.import_sgt.compare_exchange(
-                core::ptr::null_mut(),
-                new,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => sgt = new,
-                Err(cur) => {
-                    // SAFETY: `new` is our mapping, which nobody else saw.
-                    unsafe { bindings::vgpu_helper_gem_import_unmap(self.gem(), new) };
-                    sgt = cur;
-                }
-            }
+            self.import_sgt.store(sgt, Ordering::Relaxed);
         }
-        // SAFETY: `sgt` is the mapped table, valid until the object is freed.
+        // SAFETY: The reservation is live; waiting with it held is what importers do.
+        let r = unsafe {
+            bindings::dma_resv_wait_timeout(
+                self.resv(),
+                bindings::dma_resv_usage_DMA_RESV_USAGE_KERNEL,
+                true,
+                isize::MAX as usize,
+            )
+        };
+        if r < 0 {
+            return Err(Error::from_errno(r as i32));
+        }
+        // SAFETY: `sgt` is the mapped table, valid while the reservation is held (only
+        // unmapped with it held) and the borrow of `guard` lasts.
         let (first, n) = unsafe {
             (
                 bindings::vgpu_helper_sgt_first(sgt),
@@ -258,6 +294,17 @@ impl<T: DriverObject> Object<T> {
             dma: true,
             _p: PhantomData,
         })
+    }
+
+    /// Unmaps an import's attachment if it is mapped (its reservation held).
+    fn import_unmap_locked(&self) {
+        let sgt = self
+            .import_sgt
+            .swap(core::ptr::null_mut(), Ordering::Relaxed);
+        if !sgt.is_null() {
+            // SAFETY: `sgt` is this attachment's mapping; the caller holds the reservation.
+            unsafe { bindings::vgpu_helper_gem_import_unmap(self.gem(), sgt) };
+        }
     }
 
     /// The guest-physical address behind `dma`, a DMA address of this object's device,
@@ -313,7 +360,12 @@ impl<T: DriverObject> Object<T> {
                     // SAFETY: `buf` is a live dma-buf (the caller's reference) and the object
                     // is initialised; on success it holds its own reference to `buf`.
                     r = unsafe {
-                        bindings::vgpu_helper_gem_import_attach(dev.as_raw(), &mut (*gem).base, buf)
+                        bindings::vgpu_helper_gem_import_attach(
+                            dev.as_raw(),
+                            &mut (*gem).base,
+                            buf,
+                            &T::FUNCS.attach,
+                        )
                     };
                     if r != 0 {
                         // SAFETY: Undoes `drm_gem_create_mmap_offset`.
@@ -458,6 +510,34 @@ impl<T: DriverObject> Object<T> {
             r if r > 0 => Ok(true),
             e => Err(Error::from_errno(e as i32)),
         }
+    }
+}
+
+/// A held reservation lock (`dma_resv_lock`), released on drop.
+pub struct ResvGuard<'a> {
+    resv: *mut bindings::dma_resv,
+    _p: PhantomData<&'a ()>,
+}
+
+impl ResvGuard<'_> {
+    /// # Safety
+    ///
+    /// The caller holds the lock of `resv` for the guard's life and keeps it (the guard
+    /// does not unlock it).
+    unsafe fn assume_held<'a>(
+        resv: *mut bindings::dma_resv,
+    ) -> core::mem::ManuallyDrop<ResvGuard<'a>> {
+        core::mem::ManuallyDrop::new(ResvGuard {
+            resv,
+            _p: PhantomData,
+        })
+    }
+}
+
+impl Drop for ResvGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: Locked by `Object::lock_resv`, which made this guard.
+        unsafe { bindings::vgpu_helper_dma_resv_unlock(self.resv) };
     }
 }
 
@@ -665,6 +745,17 @@ unsafe extern "C" fn free_callback<T: DriverObject>(gem: *mut bindings::drm_gem_
         unsafe { bindings::drm_gem_free_mmap_offset(gem) };
         return;
     }
+    // SAFETY: As above.
+    if unsafe { (*p).kind } == Kind::Import {
+        // SAFETY: As above. The device let go (`release`): unmap, then detach before the
+        // driver data goes, since an exporter's move could still reach us until then.
+        unsafe {
+            bindings::vgpu_helper_dma_resv_lock((*gem).resv);
+            (*p).import_unmap_locked();
+            bindings::vgpu_helper_dma_resv_unlock((*gem).resv);
+            bindings::vgpu_helper_gem_import_destroy(gem);
+        }
+    }
     // SAFETY: `gem` is an `Object<T>` (funcs is `T::FUNCS`) nobody else references any more.
     // The driver data goes first: it may still have to tell the device to let go of the
     // pages, which the C release below frees.
@@ -674,12 +765,8 @@ unsafe extern "C" fn free_callback<T: DriverObject>(gem: *mut bindings::drm_gem_
         match (*p).kind {
             Kind::Shmem => bindings::drm_gem_shmem_release((*p).raw.get()),
             Kind::Private => bindings::drm_gem_object_release(gem),
-            Kind::Import => {
-                // Unmaps the attachment if the device used it, detaches, drops the buffer.
-                let sgt = (*p).import_sgt.load(Ordering::Acquire);
-                bindings::vgpu_helper_gem_import_destroy(gem, sgt);
-                bindings::drm_gem_object_release(gem);
-            }
+            // Detached above.
+            Kind::Import => bindings::drm_gem_object_release(gem),
         }
     }
     // SAFETY: The allocation came from `KBox` in `create`; its fields are dropped or
@@ -869,4 +956,23 @@ unsafe extern "C" fn vunmap_callback<T: DriverObject>(
         // SAFETY: Unmaps the mapping `vmap_callback` made.
         unsafe { bindings::vgpu_helper_iounmap(addr) };
     }
+}
+
+/// The exporter of an import moves its buffer (`dma_buf_invalidate_mappings`, reservation
+/// held): the driver stops the device, then the mapping goes.
+///
+/// # Safety
+///
+/// Called by the dma-buf core with an attachment made by `create` for an `Object<T>`
+/// (its `importer_priv`), which stays attached (and the object alive) until `free_callback`
+/// detaches it; the buffer's reservation is held.
+unsafe extern "C" fn invalidate_callback<T: DriverObject>(
+    attach: *mut bindings::dma_buf_attachment,
+) {
+    // SAFETY: Per the function's safety requirements.
+    let obj = unsafe { Object::<T>::from_gem(bindings::vgpu_helper_attachment_importer(attach)) };
+    // SAFETY: The caller holds the reservation for the whole call.
+    let guard = unsafe { ResvGuard::assume_held(obj.resv()) };
+    T::import_invalidate(obj, &guard);
+    obj.import_unmap_locked();
 }

@@ -618,14 +618,14 @@ void vgpu_helper_unmap_resource(struct dma_buf_attachment *attach, struct sg_tab
 }
 
 /*
- * Attaches the initialised private object @obj to the foreign @buf without mapping the
- * attachment (nothing reads the imported pages), as drm_gem_prime_import_dev() would
- * after its map: the object shares the buffer's reservation and keeps a reference to it.
+ * Attaches the initialised private object @obj to the foreign @buf, dynamically (@ops
+ * tell us when the exporter moves it) and without mapping it: that waits for the first
+ * device use. The object shares the buffer's reservation and keeps a reference to it.
  */
 int vgpu_helper_gem_import_attach(struct drm_device *dev, struct drm_gem_object *obj,
-				  struct dma_buf *buf)
+				  struct dma_buf *buf, const struct dma_buf_attach_ops *ops)
 {
-	struct dma_buf_attachment *att = dma_buf_attach(buf, dev->dev);
+	struct dma_buf_attachment *att = dma_buf_dynamic_attach(buf, dev->dev, ops, obj);
 
 	if (IS_ERR(att))
 		return PTR_ERR(att);
@@ -637,24 +637,47 @@ int vgpu_helper_gem_import_attach(struct drm_device *dev, struct drm_gem_object 
 	return 0;
 }
 
-/*
- * Undoes vgpu_helper_gem_import_attach(): unmaps @sgt (if the device used the import),
- * detaches, puts the buffer.
- */
-void vgpu_helper_gem_import_destroy(struct drm_gem_object *obj, struct sg_table *sgt)
+struct drm_gem_object *vgpu_helper_attachment_importer(struct dma_buf_attachment *attach)
 {
-	drm_prime_gem_destroy(obj, sgt);
+	return attach->importer_priv;
 }
 
-/* The import's attachment mapped for our device (waits for the exporter's kernel fences). */
+int vgpu_helper_dma_resv_lock_interruptible(struct dma_resv *resv)
+{
+	return dma_resv_lock_interruptible(resv, NULL);
+}
+
+void vgpu_helper_dma_resv_lock(struct dma_resv *resv)
+{
+	dma_resv_lock(resv, NULL);
+}
+
+void vgpu_helper_dma_resv_unlock(struct dma_resv *resv)
+{
+	dma_resv_unlock(resv);
+}
+
+/* Undoes vgpu_helper_gem_import_attach() once the attachment is unmapped. */
+void vgpu_helper_gem_import_destroy(struct drm_gem_object *obj)
+{
+	drm_prime_gem_destroy(obj, NULL);
+}
+
+bool vgpu_helper_gem_import_has_mmap(struct drm_gem_object *obj)
+{
+	return obj->import_attach->dmabuf->ops->mmap;
+}
+
+/* Maps the import's attachment for our device; the caller holds the reservation. */
 struct sg_table *vgpu_helper_gem_import_map(struct drm_gem_object *obj)
 {
-	return dma_buf_map_attachment_unlocked(obj->import_attach, DMA_BIDIRECTIONAL);
+	return dma_buf_map_attachment(obj->import_attach, DMA_BIDIRECTIONAL);
 }
 
+/* The caller holds the reservation. */
 void vgpu_helper_gem_import_unmap(struct drm_gem_object *obj, struct sg_table *sgt)
 {
-	dma_buf_unmap_attachment_unlocked(obj->import_attach, sgt, DMA_BIDIRECTIONAL);
+	dma_buf_unmap_attachment(obj->import_attach, sgt, DMA_BIDIRECTIONAL);
 }
 
 /*

@@ -129,9 +129,16 @@ struct sg_table *vgpu_helper_map_resource(struct dma_buf_attachment *attach, u64
 					  size_t len, enum dma_data_direction dir);
 void vgpu_helper_unmap_resource(struct dma_buf_attachment *attach, struct sg_table *sgt,
 				enum dma_data_direction dir);
+struct dma_buf_attach_ops;
+struct dma_resv;
 int vgpu_helper_gem_import_attach(struct drm_device *dev, struct drm_gem_object *obj,
-				  struct dma_buf *buf);
-void vgpu_helper_gem_import_destroy(struct drm_gem_object *obj, struct sg_table *sgt);
+				  struct dma_buf *buf, const struct dma_buf_attach_ops *ops);
+struct drm_gem_object *vgpu_helper_attachment_importer(struct dma_buf_attachment *attach);
+int vgpu_helper_dma_resv_lock_interruptible(struct dma_resv *resv);
+void vgpu_helper_dma_resv_lock(struct dma_resv *resv);
+void vgpu_helper_dma_resv_unlock(struct dma_resv *resv);
+void vgpu_helper_gem_import_destroy(struct drm_gem_object *obj);
+bool vgpu_helper_gem_import_has_mmap(struct drm_gem_object *obj);
 struct sg_table *vgpu_helper_gem_import_map(struct drm_gem_object *obj);
 void vgpu_helper_gem_import_unmap(struct drm_gem_object *obj, struct sg_table *sgt);
 struct device;

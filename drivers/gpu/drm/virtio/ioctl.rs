@@ -154,9 +154,13 @@ pub(crate) fn resource_info(
     Ok(0)
 }
 
-/// `DRM_IOCTL_VIRTGPU_MAP`: the offset to pass to `mmap` for the object.
+/// `DRM_IOCTL_VIRTGPU_MAP`: the offset to pass to `mmap` for the object. `ENODEV` for an
+/// import whose exporter cannot be mapped (the mapping would be the exporter's).
 pub(crate) fn map(_dev: &Dev, args: &mut uapi::DrmVirtgpuMap, file: &VgFile) -> Result<u32> {
     let obj = VgObject::lookup(file, args.handle)?;
+    if !obj.cpu_mappable() {
+        return Err(ENODEV);
+    }
     args.offset = obj.mmap_offset();
     Ok(0)
 }

@@ -161,6 +161,9 @@ pub(crate) struct State {
     /// it has a host resource, at its first use in that file).
     pub(crate) import: ImportHost,
     pub(crate) import_ctxs: KVec<u32>,
+    /// The exporter moved the buffer: the host resource has no backing until the next use
+    /// attaches the new pages.
+    pub(crate) import_stale: bool,
     /// RESOURCE_ASSIGN_UUID's answer, asked once (at the first `get_uuid` of an export);
     /// `Some(None)`: the host refused or did not answer.
     uuid: Option<Option<[u8; 16]>>,
@@ -198,6 +201,7 @@ impl VirtGpuObject {
                     map: MapState::Unmapped,
                     import: ImportHost::None,
                     import_ctxs: KVec::new(),
+                    import_stale: false,
                     uuid: None,
                 },
                 "virtgpu_object"
@@ -448,6 +452,10 @@ impl gem::DriverObject for VirtGpuObject {
     fn vmap_io(obj: &VgObject) -> Result<(mm::IoWindow, u64, mm::CacheMode)> {
         let (window, start, mode) = obj.host_window()?;
         Ok((window, start, mm_mode(mode)))
+    }
+
+    fn import_invalidate(obj: &VgObject, guard: &gem::ResvGuard<'_>) {
+        crate::prime::import_invalidate(obj, guard)
     }
 
     /// As upstream: resources and CROSS_DEVICE blobs have a UUID if the device assigns

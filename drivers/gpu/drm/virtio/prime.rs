@@ -21,6 +21,7 @@
 //! import (RESOURCE_UNREF, then the attachment is unmapped).
 
 use crate::context::VirtGpuFile;
+use crate::ext::gem::ResvGuard;
 use crate::ioctl::{attach_backing, encode_entries};
 use crate::object::{ImportHost, Kind, VgObject, MAX_BACKING_ENTRIES};
 use crate::proto::wire;
@@ -68,28 +69,27 @@ pub(crate) fn import_use(obj: &VgObject, file: &VirtGpuFile, u: Use) -> Result<I
         Use::Submit if gpu.caps.resource_blob => ImportHost::GuestBlob,
         Use::Submit => ImportHost::None,
     };
-    // Mapping the attachment takes the buffer's reservation, which must not nest in the
-    // object's state lock (a vmap holds an object's reservation, then takes that lock).
-    let ents = if obj.state().import == ImportHost::None {
-        if host == ImportHost::None {
-            return Err(eopnotsupp());
-        }
-        Some(entries(obj)?)
-    } else {
-        None
-    };
+    // The buffer's reservation first: an exporter's move holds it while we detach the
+    // host backing, so mapping, (re)attaching and the move never overlap. The object's
+    // state lock nests inside it, as in a vmap.
+    let guard = obj.lock_resv()?;
     let mut st = obj.state();
     let mut created = false;
     if st.import == ImportHost::None {
-        // A host resource, once made, stays: `None` here means the peek saw it.
-        let Some(ents) = ents else {
-            return Err(EINVAL);
-        };
+        if host == ImportHost::None {
+            return Err(eopnotsupp());
+        }
+        let ents = entries(obj, &guard)?;
         // From here on the host may know the id: the release unreferences it.
         st.created = true;
         create(obj, host, &ents)?;
         st.import = host;
         created = true;
+    } else if st.import_stale {
+        // Moved since the last use: the host gets the pages where they are now.
+        let ents = entries(obj, &guard)?;
+        attach_backing(gpu, obj, &ents)?;
+        st.import_stale = false;
     }
     let attached = if gpu.caps.virgl_3d && !st.import_ctxs.contains(&file.ctx_id()) {
         st.import_ctxs
@@ -102,6 +102,7 @@ pub(crate) fn import_use(obj: &VgObject, file: &VirtGpuFile, u: Use) -> Result<I
     };
     let host = st.import;
     drop(st);
+    drop(guard);
     if created {
         // Listed for debugfs, which reads the state: not under its lock.
         gpu.objects.insert(obj)?;
@@ -111,10 +112,10 @@ pub(crate) fn import_use(obj: &VgObject, file: &VirtGpuFile, u: Use) -> Result<I
 
 /// The import's memory entries: its DMA segments, as guest-physical addresses for a
 /// device without `ACCESS_PLATFORM` (where those exist), contiguous ones merged.
-fn entries(obj: &VgObject) -> Result<KVVec<(u64, u32)>> {
+fn entries(obj: &VgObject, guard: &ResvGuard<'_>) -> Result<KVVec<(u64, u32)>> {
     let quirk = obj.gpu().dma_quirk;
     let mut ents: KVVec<(u64, u32)> = KVVec::new();
-    for (dma, len) in obj.import_dma_segments()? {
+    for (dma, len) in obj.import_dma_segments(guard)? {
         let addr = if quirk { obj.dma_to_phys(dma)? } else { dma };
         if let Some(last) = ents.last_mut() {
             if last.0.checked_add(u64::from(last.1)) == Some(addr) {
@@ -195,5 +196,39 @@ fn create(obj: &VgObject, host: ImportHost, ents: &[(u64, u32)]) -> Result {
             encode_entries::<wire::ResourceCreateBlob>(&mut buf, ents)?;
             gpu.queues.ctrl.command(&buf)
         }
+    }
+}
+
+/// The exporter moves import `obj` (its reservation held): the host resource loses its
+/// backing (RESOURCE_DETACH_BACKING, answered before we return, so the exporter may
+/// reuse the old pages once we do), and the next use attaches the new pages. Transfers
+/// are synchronous and submissions naming an import are only allowed where the host
+/// takes it as a guest blob, so nothing queued still needs the old backing.
+pub(crate) fn import_invalidate(obj: &VgObject, _guard: &ResvGuard<'_>) {
+    let gpu = obj.gpu();
+    let mut st = obj.state();
+    if st.import == ImportHost::None || !st.created || st.import_stale {
+        return;
+    }
+    st.import_stale = true;
+    let cmd = wire::ResourceDetachBacking {
+        resource_id: obj.res_id(),
+    }
+    .encode(&wire::CtrlHdr::default());
+    match gpu.queues.ctrl.command_teardown(&cmd) {
+        Ok(Ok(())) => {}
+        Err(e) if e == ENODEV => {}
+        Ok(Err(e)) => dev_warn!(
+            gpu.dev(),
+            "resource {}: DETACH_BACKING refused ({:?})\n",
+            obj.res_id(),
+            e
+        ),
+        Err(e) => dev_err!(
+            gpu.dev(),
+            "resource {}: DETACH_BACKING got no answer ({:?}): the host may still use the moved pages\n",
+            obj.res_id(),
+            e
+        ),
     }
 }

@@ -1407,18 +1407,20 @@ TEST_F(host, not_mappable_export)
 
 /*
  * Another driver (vgem) imports a mappable host blob: its attachment is accepted (vgem
- * maps nothing; a device that would map it must take memory without struct page), and
- * the dma-buf's own mapping and ours are the same host memory.
+ * maps nothing); a device that maps it must take memory without struct page
+ * (vgpu_ptprobe's does not: EOPNOTSUPP); the dma-buf's own mapping and ours are the same
+ * host memory.
  */
 TEST_F(host, export_to_vgem)
 {
 	const size_t size = 16 * page_size();
 	struct drm_prime_handle imp = { 0 };
+	char path[64], cmd[32], line[128];
 	uint8_t *ours, *theirs;
 	uint32_t bo, res;
-	char path[64];
+	int vgem, dfd, pfd;
 	uint64_t off;
-	int vgem, dfd;
+	ssize_t n;
 
 	vgem = vgpu_open_dri("card", 0, 63, "vgem", path, sizeof(path));
 	if (vgem < 0)
@@ -1434,6 +1436,16 @@ TEST_F(host, export_to_vgem)
 	imp.fd = dfd;
 	ASSERT_EQ(0, vgpu_ioctl(vgem, DRM_IOCTL_PRIME_FD_TO_HANDLE, &imp))
 	TH_LOG("vgem refused the host blob's dma-buf");
+	/* A device that would map it but takes only memory with struct pages is refused. */
+	pfd = open(VGPU_PTPROBE, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(pfd, 0);
+	snprintf(cmd, sizeof(cmd), "dmamap %d", dfd);
+	ASSERT_LT(0, write(pfd, cmd, strlen(cmd)));
+	n = pread(pfd, line, sizeof(line) - 1, 0);
+	ASSERT_GT(n, 0);
+	line[n] = 0;
+	EXPECT_NE(NULL, strstr(line, "ret=-95")) TH_LOG("dmamap of a host blob: %s", line);
+	close(pfd);
 	theirs = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
 	ASSERT_NE(MAP_FAILED, theirs) TH_LOG("dma-buf mmap: %s", strerror(errno));
 	EXPECT_EQ(-1, vgpu_check_words(theirs, size, 0x4242));

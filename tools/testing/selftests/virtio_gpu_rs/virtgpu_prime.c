@@ -142,25 +142,39 @@ TEST_F(prime, resource_to_vgem)
 	EXPECT_EQ(0, vgpu_gem_close(self->fd, rc.bo_handle));
 }
 
-/* "dmamap" of vgpu_ptprobe: a device's view of dma-buf @dmabuf through its DMA addresses. */
-static int ptprobe_dmamap(int dmabuf, unsigned int *nents, size_t *len, uint32_t *sum)
+/* Command @cmd to vgpu_ptprobe on a fresh open file, its answer line in @line; 0 or -errno. */
+static int ptprobe_cmd(const char *cmd, char *line, size_t len)
 {
-	char cmd[32], line[128] = "";
-	int fd = open(VGPU_PTPROBE, O_RDWR | O_CLOEXEC), ret, r = -1;
+	int fd = open(VGPU_PTPROBE, O_RDWR | O_CLOEXEC), ret = 0;
 	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
-	snprintf(cmd, sizeof(cmd), "dmamap %d", dmabuf);
 	if (write(fd, cmd, strlen(cmd)) < 0) {
 		ret = -errno;
 	} else {
-		n = pread(fd, line, sizeof(line) - 1, 0);
-		ret = n > 0 && sscanf(line, "nents=%u len=%zu sum=0x%x ret=%d", nents, len, sum,
-				      &r) == 4 ? r : -EPROTO;
+		n = pread(fd, line, len - 1, 0);
+		if (n <= 0)
+			ret = n ? -errno : -EPROTO;
+		else
+			line[n] = 0;
 	}
 	close(fd);
 	return ret;
+}
+
+/* "dmamap" of vgpu_ptprobe: a device's view of dma-buf @dmabuf through its DMA addresses. */
+static int ptprobe_dmamap(int dmabuf, unsigned int *nents, size_t *len, uint32_t *sum)
+{
+	char cmd[32], line[128] = "";
+	int ret, r = -1;
+
+	snprintf(cmd, sizeof(cmd), "dmamap %d", dmabuf);
+	ret = ptprobe_cmd(cmd, line, sizeof(line));
+	if (ret)
+		return ret;
+	return sscanf(line, "nents=%u len=%zu sum=0x%x ret=%d", nents, len, sum, &r) == 4 ?
+	       r : -EPROTO;
 }
 
 /* The sum vgpu_ptprobe's "dmamap" computes, over our own mapping. */
@@ -238,6 +252,55 @@ TEST_F(prime, self_import_identity)
 	close(other);
 	close(dmabuf);
 	EXPECT_EQ(0, vgpu_gem_close(self->fd, rc.bo_handle));
+}
+
+/*
+ * Our exports are virtio dma-bufs: another virtio driver may ask the UUID the host knows
+ * the resource by. A device without RESOURCE_UUID (VIRTGPU_PARAM_CROSS_DEVICE 0, both
+ * QEMU configurations here) has none: ENODEV. With it, the UUID is assigned once and
+ * stays the same. A foreign dma-buf is no virtio one.
+ */
+TEST_F(prime, export_uuid)
+{
+	struct drm_virtgpu_resource_create rc = {
+		.target = 2, .format = 1, .width = 16, .height = 16, .depth = 1, .array_size = 1,
+		.bind = 1 << 3, .stride = 64, .size = 16 * 64,
+	};
+	char cmd[32], line[128] = "", uuid[64] = "", again[64] = "";
+	bool feature = vgpu_getparam(self->fd, VIRTGPU_PARAM_CROSS_DEVICE) == 1;
+	int dmabuf, virtio = -1, r = 1;
+
+	ASSERT_EQ(0, vgpu_ioctl(self->fd, DRM_IOCTL_VIRTGPU_RESOURCE_CREATE, &rc));
+	ASSERT_EQ(0, prime_export(self->fd, rc.bo_handle, &dmabuf));
+	snprintf(cmd, sizeof(cmd), "uuid %d", dmabuf);
+	ASSERT_EQ(0, ptprobe_cmd(cmd, line, sizeof(line)));
+	ASSERT_EQ(3, sscanf(line, "virtio=%d ret=%d uuid=%63s", &virtio, &r, uuid)) TH_LOG("%s", line);
+	EXPECT_EQ(1, virtio) TH_LOG("our export is not a virtio dma-buf");
+	if (feature) {
+		EXPECT_EQ(0, r);
+		EXPECT_EQ(32, strlen(uuid)) TH_LOG("%s", line);
+		ASSERT_EQ(0, ptprobe_cmd(cmd, line, sizeof(line)));
+		ASSERT_EQ(3, sscanf(line, "virtio=%d ret=%d uuid=%63s", &virtio, &r, again));
+		EXPECT_STREQ(uuid, again) TH_LOG("the UUID changed");
+	} else {
+		EXPECT_EQ(-ENODEV, r) TH_LOG("%s", line);
+		EXPECT_STREQ("-", uuid);
+	}
+	close(dmabuf);
+	EXPECT_EQ(0, vgpu_gem_close(self->fd, rc.bo_handle));
+
+	if (self->vgem >= 0) {
+		struct drm_mode_create_dumb cd = { .width = 16, .height = 16, .bpp = 32 };
+
+		ASSERT_EQ(0, vgpu_ioctl(self->vgem, DRM_IOCTL_MODE_CREATE_DUMB, &cd));
+		ASSERT_EQ(0, prime_export(self->vgem, cd.handle, &dmabuf));
+		snprintf(cmd, sizeof(cmd), "uuid %d", dmabuf);
+		ASSERT_EQ(0, ptprobe_cmd(cmd, line, sizeof(line)));
+		ASSERT_EQ(3, sscanf(line, "virtio=%d ret=%d uuid=%63s", &virtio, &r, uuid));
+		EXPECT_EQ(0, virtio) TH_LOG("%s", line);
+		close(dmabuf);
+		EXPECT_EQ(0, vgpu_gem_close(self->vgem, cd.handle));
+	}
 }
 
 /* Importing something that is not a live dma-buf fd: the DRM core's errnos, no object. */
@@ -899,6 +962,150 @@ TEST_F(prime, import_submit_virgl_refused)
 	EXPECT_EQ(0, vgpu_gem_close(self->vgem, vh));
 	EXPECT_EQ(0, vgpu_gem_close(self->fd, ours));
 	EXPECT_EQ(objs, vgpu_obj_count_settle(objs));
+}
+
+
+/* ---- vgpu_ptprobe's test exporter: dynamic, movable, optionally without mmap ---- */
+
+/* A test export of @len bytes (with mmap unless @nommap): its dma-buf fd, or -errno. */
+static int test_export(size_t len, bool nommap)
+{
+	char cmd[48], line[64] = "";
+	int fd = -1, r = -1, ret;
+
+	snprintf(cmd, sizeof(cmd), "export %zu%s", len, nommap ? " nommap" : "");
+	ret = ptprobe_cmd(cmd, line, sizeof(line));
+	if (ret)
+		return ret;
+	if (sscanf(line, "fd=%d ret=%d", &fd, &r) != 2)
+		return -EPROTO;
+	return r ? r : fd;
+}
+
+struct export_stat {
+	unsigned int pins, maps, gen, moves, mapcalls, vmaps;
+};
+
+static int test_export_stat(int dmabuf, struct export_stat *st)
+{
+	char cmd[32], line[128] = "";
+	int r = -1, ret;
+
+	snprintf(cmd, sizeof(cmd), "stat %d", dmabuf);
+	ret = ptprobe_cmd(cmd, line, sizeof(line));
+	if (ret)
+		return ret;
+	if (sscanf(line, "pins=%u maps=%u gen=%u moves=%u mapcalls=%u vmaps=%u ret=%d",
+		   &st->pins, &st->maps, &st->gen, &st->moves, &st->mapcalls, &st->vmaps,
+		   &r) != 7)
+		return -EPROTO;
+	return r;
+}
+
+/* Moves test export @dmabuf to new pages; the sg tables still mapped over the old ones go
+ * to @mapped. 0 or -errno. */
+static int test_export_move(int dmabuf, unsigned int *mapped)
+{
+	char cmd[32], line[128] = "";
+	unsigned int moved, pins;
+	int r = -1, ret;
+
+	snprintf(cmd, sizeof(cmd), "move %d", dmabuf);
+	ret = ptprobe_cmd(cmd, line, sizeof(line));
+	if (ret)
+		return ret;
+	if (sscanf(line, "moved=%u pins=%u mapped=%u ret=%d", &moved, &pins, mapped, &r) != 4)
+		return -EPROTO;
+	return r;
+}
+
+/*
+ * An exporter that moves its buffer (dynamic: it has pin/unpin and calls the importers'
+ * invalidate_mappings): our import is attached dynamically, so it neither pins the
+ * buffer nor keeps its mapping. At the move the host resource loses its backing and the
+ * attachment is unmapped before the exporter copies the bytes and poisons the old pages;
+ * the next use maps the new pages and attaches them. With virgl, bytes the host holds come
+ * back into the new pages (a stale attachment would write the poisoned old ones); on the
+ * 2D device the new pages are mapped and transferred from.
+ */
+TEST_F(prime, import_follows_exporter_move)
+{
+	const uint32_t rows = 16;
+	const size_t len = rows * 4096;
+	bool gl = vgpu_getparam(self->fd, VIRTGPU_PARAM_3D_FEATURES) == 1;
+	struct export_stat st;
+	unsigned int mapped = 99;
+	long objs = vgpu_obj_count();
+	uint32_t ours;
+	void *theirs;
+	int dmabuf;
+
+	dmabuf = test_export(len, false);
+	ASSERT_GE(dmabuf, 0) TH_LOG("vgpu_ptprobe export: %s", strerror(-dmabuf));
+	theirs = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dmabuf, 0);
+	ASSERT_NE(MAP_FAILED, theirs);
+	vgpu_fill_words(theirs, len, 0x1111);
+	ASSERT_EQ(0, prime_import(self->fd, dmabuf, &ours));
+	ASSERT_EQ(0, test_export_stat(dmabuf, &st));
+	EXPECT_EQ(0, st.mapcalls) TH_LOG("an unused import mapped the buffer");
+
+	ASSERT_EQ(0, transfer(self->fd, true, ours, 1024, rows));
+	ASSERT_EQ(0, test_export_stat(dmabuf, &st));
+	EXPECT_EQ(1, st.maps);
+	EXPECT_EQ(0, st.pins) TH_LOG("a dynamic importer's mapping pinned the buffer");
+
+	ASSERT_EQ(0, test_export_move(dmabuf, &mapped)) TH_LOG("the exporter could not move");
+	EXPECT_EQ(0, mapped) TH_LOG("our mapping of the old pages outlived the move");
+	ASSERT_EQ(0, test_export_stat(dmabuf, &st));
+	EXPECT_EQ(1, st.gen);
+	EXPECT_EQ(0, st.maps);
+	EXPECT_EQ(-1, vgpu_check_words(theirs, len, 0x1111)) TH_LOG("the move lost bytes");
+
+	if (gl) {
+		memset(theirs, 0, len);
+		ASSERT_EQ(0, transfer(self->fd, false, ours, 1024, rows));
+		ASSERT_EQ(0, wait_bo(self->fd, ours));
+		EXPECT_EQ(-1, vgpu_check_words(theirs, len, 0x1111))
+		TH_LOG("the host did not write the new pages");
+	} else {
+		ASSERT_EQ(0, transfer(self->fd, true, ours, 1024, rows));
+	}
+	ASSERT_EQ(0, test_export_stat(dmabuf, &st));
+	EXPECT_EQ(2, st.mapcalls) TH_LOG("the next use did not map the new pages");
+	EXPECT_EQ(1, st.maps);
+
+	/* Moving again, then closing without another use. */
+	ASSERT_EQ(0, test_export_move(dmabuf, &mapped));
+	EXPECT_EQ(0, mapped);
+	munmap(theirs, len);
+	EXPECT_EQ(0, vgpu_gem_close(self->fd, ours));
+	EXPECT_EQ(objs, vgpu_obj_count_settle(objs));
+	ASSERT_EQ(0, test_export_stat(dmabuf, &st));
+	EXPECT_EQ(0, st.maps);
+	close(dmabuf);
+}
+
+/*
+ * An import whose exporter has no mmap: MAP refuses it (ENODEV) rather than handing out
+ * an offset whose mmap would fail; device use is unaffected.
+ */
+TEST_F(prime, import_without_exporter_mmap)
+{
+	struct drm_virtgpu_map m = { 0 };
+	uint32_t ours;
+	int dmabuf;
+
+	dmabuf = test_export(4 * 4096, true);
+	ASSERT_GE(dmabuf, 0) TH_LOG("vgpu_ptprobe export: %s", strerror(-dmabuf));
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 4096, PROT_READ, MAP_SHARED, dmabuf, 0));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("the exporter's own mmap refusal");
+	ASSERT_EQ(0, prime_import(self->fd, dmabuf, &ours));
+	close(dmabuf);
+	m.handle = ours;
+	EXPECT_EQ(-ENODEV, vgpu_ioctl(self->fd, DRM_IOCTL_VIRTGPU_MAP, &m));
+	EXPECT_EQ(0, transfer(self->fd, true, ours, 1024, 4));
+	EXPECT_EQ(0, vgpu_gem_close(self->fd, ours));
 }
 
 /*
