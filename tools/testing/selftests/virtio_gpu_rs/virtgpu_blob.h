@@ -37,6 +37,15 @@ static inline int vgpu_gem_close(int fd, uint32_t handle)
 	return vgpu_ioctl(fd, DRM_IOCTL_GEM_CLOSE, &c);
 }
 
+/* PRIME export of @handle as a read-write dma-buf: its fd, or -errno. */
+static inline int vgpu_prime_export(int fd, uint32_t handle)
+{
+	struct drm_prime_handle p = { .handle = handle, .flags = DRM_CLOEXEC | DRM_RDWR };
+	int ret = vgpu_ioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p);
+
+	return ret ? ret : p.fd;
+}
+
 /* MAP + mmap of @len bytes, shared, read/write; MAP_FAILED with errno set on failure. */
 static inline void *vgpu_map_bo(int fd, uint32_t handle, size_t len)
 {

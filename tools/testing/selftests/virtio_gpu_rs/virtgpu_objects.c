@@ -333,14 +333,6 @@ static void get_features(int fd, struct features *f)
 
 #define KPT_MAX 16
 
-/* PRIME export of @bo as a read-write dma-buf: its fd, or -errno. */
-static int export_bo(int fd, uint32_t bo)
-{
-	struct drm_prime_handle exp = { .handle = bo, .flags = O_RDWR | O_CLOEXEC };
-	int ret = vgpu_ioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &exp);
-
-	return ret ? ret : exp.fd;
-}
 
 /* The kernel page-table dump is there and decodable here: 0, or the test skips or fails. */
 static int need_kernel_pt(struct __test_metadata *_metadata)
@@ -404,7 +396,7 @@ static void check_vmap(struct __test_metadata *_metadata, int fd, uint32_t bo, s
 	struct vgpu_vmap v;
 	int dfd, pfd;
 
-	dfd = export_bo(fd, bo);
+	dfd = vgpu_prime_export(fd, bo);
 	ASSERT_GE(dfd, 0) TH_LOG("PRIME export: %s", strerror(-dfd));
 	pfd = vgpu_ptprobe_vmap(dfd, false, &v);
 	ASSERT_GE(pfd, 0) TH_LOG("%s vmap: %s (the runner must insmod vgpu_ptprobe.ko)",
@@ -1388,7 +1380,7 @@ TEST_F(host, not_mappable_export)
 	int dfd, pfd;
 
 	ASSERT_EQ(0, host_blob(self->fd, size, VIRTGPU_BLOB_FLAG_USE_SHAREABLE, &bo, &res));
-	dfd = export_bo(self->fd, bo);
+	dfd = vgpu_prime_export(self->fd, bo);
 	ASSERT_GE(dfd, 0) TH_LOG("PRIME export: %s", strerror(-dfd));
 	errno = 0;
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, size, PROT_READ, MAP_SHARED, dfd, 0));
@@ -1431,7 +1423,7 @@ TEST_F(host, export_to_vgem)
 	ours = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, off);
 	ASSERT_NE(MAP_FAILED, ours);
 	vgpu_fill_words(ours, size, 0x4242);
-	dfd = export_bo(self->fd, bo);
+	dfd = vgpu_prime_export(self->fd, bo);
 	ASSERT_GE(dfd, 0) TH_LOG("PRIME export: %s", strerror(-dfd));
 	imp.fd = dfd;
 	ASSERT_EQ(0, vgpu_ioctl(vgem, DRM_IOCTL_PRIME_FD_TO_HANDLE, &imp))
@@ -1655,7 +1647,7 @@ TEST_F(mapinfo, dmabuf_mmap_memtype)
 	ASSERT_EQ(0, host_blob(self->fd, size, VIRTGPU_BLOB_FLAG_USE_MAPPABLE |
 			       VIRTGPU_BLOB_FLAG_USE_SHAREABLE, &bo, &res));
 	ASSERT_EQ(0, vgpu_debugfs_write(OVERRIDE_ENABLE, "0"));
-	dfd = export_bo(self->fd, bo);
+	dfd = vgpu_prime_export(self->fd, bo);
 	ASSERT_GE(dfd, 0) TH_LOG("PRIME export: %s", strerror(-dfd));
 	errno = 0;
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
@@ -1716,7 +1708,7 @@ TEST_F(mapinfo, vmap_memtype)
 	}
 	ASSERT_EQ(0, vgpu_debugfs_write(OVERRIDE_ENABLE, "0"));
 	if (variant->mode == CM_REFUSED) {
-		dfd = export_bo(self->fd, bo[1]);
+		dfd = vgpu_prime_export(self->fd, bo[1]);
 		ASSERT_GE(dfd, 0) TH_LOG("PRIME export: %s", strerror(-dfd));
 		pfd = vgpu_ptprobe_vmap(dfd, false, &v);
 		ASSERT_GE(pfd, 0) TH_LOG("%s vmap: %s", VGPU_PTPROBE, strerror(-pfd));

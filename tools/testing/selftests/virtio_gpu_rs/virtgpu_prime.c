@@ -38,12 +38,12 @@ static int open_vgem(void)
 
 static int prime_export(int fd, uint32_t handle, int *dmabuf)
 {
-	struct drm_prime_handle p = { .handle = handle, .flags = DRM_CLOEXEC | DRM_RDWR };
-	int ret = vgpu_ioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p);
+	int ret = vgpu_prime_export(fd, handle);
 
-	if (!ret)
-		*dmabuf = p.fd;
-	return ret;
+	if (ret < 0)
+		return ret;
+	*dmabuf = ret;
+	return 0;
 }
 
 static int prime_import(int fd, int dmabuf, uint32_t *handle)

@@ -62,8 +62,8 @@ static int touch_in_child(void *p)
 
 /*
  * Unbind with objects mapped: the guest-memory mapping keeps its bytes (its pages belong
- * to the guest), a host-blob mapping (GL device) faults with SIGBUS instead of reaching a
- * device that was reset, ioctls fail with ENODEV, and everything is released once the
+ * to the guest), a host-blob mapping (GL device), through our fd or through its dma-buf,
+ * faults with SIGBUS instead of reaching a device that was reset, ioctls fail with ENODEV, and everything is released once the
  * mappings and the file are gone. Binding again gives a device without objects.
  */
 TEST(unbind_with_live_mappings)
@@ -71,8 +71,9 @@ TEST(unbind_with_live_mappings)
 	const size_t size = 64 * 1024;
 	char path[64], drv[64], dev[64];
 	int fd = vgpu_open_render(path, sizeof(path)), fd2;
-	void *guest = MAP_FAILED, *host = MAP_FAILED;
+	void *guest = MAP_FAILED, *host = MAP_FAILED, *viabuf = MAP_FAILED;
 	uint32_t gbo, hbo;
+	int dmabuf = -1;
 	bool blobs, hostblobs;
 
 	ASSERT_GE(fd, 0);
@@ -101,19 +102,32 @@ TEST(unbind_with_live_mappings)
 		ASSERT_NE(MAP_FAILED, host);
 		vgpu_fill_words(host, size, 0x78);
 		EXPECT_EQ(0, touch_in_child(host)) TH_LOG("host mapping faults before unbind");
+		/* The same host memory through an export: the dma-buf's own mmap. */
+		dmabuf = vgpu_prime_export(fd, hbo);
+		ASSERT_GE(dmabuf, 0);
+		viabuf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, dmabuf, 0);
+		ASSERT_NE(MAP_FAILED, viabuf);
+		EXPECT_EQ(0, touch_in_child(viabuf)) TH_LOG("dma-buf mapping faults before unbind");
 	}
 
 	ASSERT_EQ(0, vgpu_sysfs_write("/sys/bus/virtio/drivers/virtio_gpu_rs/unbind", dev));
 	EXPECT_EQ(-ENODEV, vgpu_getparam(fd, VIRTGPU_PARAM_CAPSET_QUERY_FIX));
 	EXPECT_EQ(-1, vgpu_check_words(guest, size, 0x77)) TH_LOG("guest memory changed");
 	EXPECT_EQ(0, touch_in_child(guest));
-	if (hostblobs)
+	if (hostblobs) {
 		EXPECT_EQ(SIGBUS, touch_in_child(host)) TH_LOG("host mapping after unbind");
+		/* The export's file shares the device's address space: zapped too. */
+		EXPECT_EQ(SIGBUS, touch_in_child(viabuf)) TH_LOG("dma-buf mapping after unbind");
+	}
 	/* A new mapping of the unplugged device is refused. */
 	EXPECT_EQ(MAP_FAILED, vgpu_map_bo(fd, gbo, size));
 	munmap(guest, size);
 	if (host != MAP_FAILED)
 		munmap(host, size);
+	if (viabuf != MAP_FAILED)
+		munmap(viabuf, size);
+	if (dmabuf >= 0)
+		close(dmabuf);
 	close(fd);
 
 	ASSERT_EQ(0, vgpu_sysfs_write("/sys/bus/virtio/drivers/virtio_gpu_rs/bind", dev));
