@@ -37,6 +37,11 @@ echo "--- submission: fences, a sw_sync in-fence that does not block the ioctl, 
 VGPU_SUBMIT_ROUNDS=1000 $T/bin/virtgpu_submit -t out_fence_signals -t in_fence_does_not_block \
 	-t fence_event_polled_ring -t round_trips 2>&1 | grep -E '^(ok|not ok)|round trips in'
 echo
+echo "--- PRIME: a vgem buffer imported and mapped through our fd, one of ours exported to vgem ---"
+# vgem is the other driver we share buffers with; without it the demo says so and skips.
+modprobe vgem || echo "(modprobe vgem failed)"
+$T/bin/virtgpu_prime_demo
+echo
 echo "--- real clients: Debian's Mesa as shipped (venus, virgl) on this driver ---"
 . $T/mesa.sh
 if mesa_disk; then
