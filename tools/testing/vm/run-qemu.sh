@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Boots a test guest under QEMU (TCG) from the sid chroot of setup-chroot.sh.
+# Boots a test guest under QEMU (TCG unless --accel kvm) from the sid chroot of
+# setup-chroot.sh.
 #
 #   run-qemu.sh --arch ARCH --kernel IMAGE --initrd CPIO --gpu {2d|gl}
 #               [--log FILE] [--timeout SECONDS] [--append "CMDLINE"] [--mem SIZE]
-#               [--display {gtk|sdl}] [--disk IMG]
+#               [--display {gtk|sdl}] [--disk IMG] [--accel {tcg|kvm}]
 #
 # --gpu 2d   virtio-gpu-pci, no GL, -display none.
 # --gpu gl   virtio-gpu-gl-pci,blob=true,hostmem=256M,venus=on, rendered by
@@ -26,11 +27,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 usage() {
 	echo "usage: run-qemu.sh --arch ARCH --kernel IMAGE --initrd CPIO --gpu {2d|gl}" \
 	     "[--log FILE] [--timeout SECONDS] [--append \"CMDLINE\"] [--mem SIZE] [--display {gtk|sdl}]" \
-	     "[--disk IMG]" >&2
+	     "[--disk IMG] [--accel {tcg|kvm}]" >&2
 	exit 2
 }
 
-ARCH= KERNEL= INITRD= GPU= LOG= TIMEOUT=600 APPEND= MEM=2G DISPLAY_UI=gtk DISK=
+ARCH= KERNEL= INITRD= GPU= LOG= TIMEOUT=600 APPEND= MEM=2G DISPLAY_UI=gtk DISK= ACCEL=tcg
 while (($#)); do
 	case "$1" in
 	--arch) ARCH=$2; shift 2 ;;
@@ -43,6 +44,7 @@ while (($#)); do
 	--mem) MEM=$2; shift 2 ;;
 	--display) DISPLAY_UI=$2; shift 2 ;;
 	--disk) DISK=$2; shift 2 ;;
+	--accel) ACCEL=$2; shift 2 ;;
 	-h|--help) usage ;;
 	*) echo "run-qemu.sh: unknown argument '$1'" >&2; usage ;;
 	esac
@@ -50,6 +52,7 @@ done
 [ -n "$ARCH" ] && [ -n "$KERNEL" ] && [ -n "$INITRD" ] && [ -n "$GPU" ] || usage
 case "$GPU" in 2d|gl) ;; *) echo "run-qemu.sh: --gpu must be 2d or gl" >&2; exit 2 ;; esac
 case "$DISPLAY_UI" in gtk|sdl) ;; *) echo "run-qemu.sh: --display must be gtk or sdl" >&2; exit 2 ;; esac
+case "$ACCEL" in tcg|kvm) ;; *) echo "run-qemu.sh: --accel must be tcg or kvm" >&2; exit 2 ;; esac
 [[ "$TIMEOUT" =~ ^[0-9]+$ ]] || { echo "run-qemu.sh: bad --timeout '$TIMEOUT'" >&2; exit 2; }
 [ -r "$KERNEL" ] || { echo "run-qemu.sh: no kernel '$KERNEL'" >&2; exit 2; }
 [ -r "$INITRD" ] || { echo "run-qemu.sh: no initrd '$INITRD'" >&2; exit 2; }
@@ -92,13 +95,20 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+if [ "$ACCEL" = kvm ] && [ ! -e "$CHROOT/dev/kvm" ]; then
+	# The chroot has a minimal /dev: give it the host's KVM node (same numbers).
+	[ -c /dev/kvm ] || { log "no /dev/kvm on this host"; exit 1; }
+	read -r kmaj kmin < <(stat -c '%t %T' /dev/kvm)
+	mknod -m 0660 "$CHROOT/dev/kvm" c "$((16#$kmaj))" "$((16#$kmin))"
+fi
+
 cp "$KERNEL" "$work/kernel"
 cp "$INITRD" "$work/initrd"
 
 # Clean environment for everything run inside the chroot.
 cenv=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8)
 
-qemu=("$QEMU_BIN" "${QEMU_MACHINE[@]}" -smp 2 -m "$MEM" -nic none -no-reboot
+qemu=("$QEMU_BIN" "${QEMU_MACHINE[@]}" -accel "$ACCEL" -smp 2 -m "$MEM" -nic none -no-reboot
       -kernel "$cwork/kernel" -initrd "$cwork/initrd"
       -append "console=$QEMU_CONSOLE panic=-1 loglevel=7 kunit.enable=1 kunit.autorun=1${APPEND:+ $APPEND}"
       -serial stdio -monitor none -parallel none)
@@ -158,7 +168,7 @@ if [ -n "$DISK" ]; then
 	log "disk $DISK (read-only)"
 fi
 
-log "starting $QEMU_BIN (timeout ${TIMEOUT}s)"
+log "starting $QEMU_BIN, $ACCEL (timeout ${TIMEOUT}s)"
 start=$EPOCHREALTIME
 timeout -k 10 "$TIMEOUT" chroot "$CHROOT" "${cenv[@]}" "${qemu[@]}" </dev/null >"$work/console" &
 qpid=$!
