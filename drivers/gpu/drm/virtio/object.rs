@@ -275,20 +275,27 @@ pub(crate) fn backing_entries(obj: &VgObject) -> Result<KVVec<(u64, u32)>> {
     let dma = !obj.gpu().dma_quirk;
     let mut ents: KVVec<(u64, u32)> = KVVec::new();
     for (addr, len) in sgt.segments(dma) {
-        if let Some(last) = ents.last_mut() {
-            if last.0.checked_add(u64::from(last.1)) == Some(addr) {
-                if let Some(n) = last.1.checked_add(len) {
-                    last.1 = n;
-                    continue;
-                }
-            }
-        }
-        if ents.len() == MAX_BACKING_ENTRIES {
-            return Err(ENOMEM);
-        }
-        ents.push((addr, len), GFP_KERNEL | __GFP_NOWARN)?;
+        push_entry(&mut ents, addr, len)?;
     }
     Ok(ents)
+}
+
+/// Appends the segment `addr..addr + len` to `ents`, merged into the last entry if it
+/// continues it; `ENOMEM` beyond [`MAX_BACKING_ENTRIES`].
+pub(crate) fn push_entry(ents: &mut KVVec<(u64, u32)>, addr: u64, len: u32) -> Result {
+    if let Some(last) = ents.last_mut() {
+        if last.0.checked_add(u64::from(last.1)) == Some(addr) {
+            if let Some(n) = last.1.checked_add(len) {
+                last.1 = n;
+                return Ok(());
+            }
+        }
+    }
+    if ents.len() == MAX_BACKING_ENTRIES {
+        return Err(ENOMEM);
+    }
+    ents.push((addr, len), GFP_KERNEL | __GFP_NOWARN)?;
+    Ok(())
 }
 
 /// Most memory entries one command may carry: bounds the kmalloc of the command buffer

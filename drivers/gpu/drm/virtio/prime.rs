@@ -23,7 +23,7 @@
 use crate::context::VirtGpuFile;
 use crate::ext::gem::ResvGuard;
 use crate::ioctl::{attach_backing, encode_entries};
-use crate::object::{ImportHost, Kind, VgObject, MAX_BACKING_ENTRIES};
+use crate::object::{push_entry, ImportHost, Kind, VgObject};
 use crate::proto::wire;
 use kernel::{alloc::flags::__GFP_NOWARN, prelude::*};
 
@@ -117,18 +117,7 @@ fn entries(obj: &VgObject, guard: &ResvGuard<'_>) -> Result<KVVec<(u64, u32)>> {
     let mut ents: KVVec<(u64, u32)> = KVVec::new();
     for (dma, len) in obj.import_dma_segments(guard)? {
         let addr = if quirk { obj.dma_to_phys(dma)? } else { dma };
-        if let Some(last) = ents.last_mut() {
-            if last.0.checked_add(u64::from(last.1)) == Some(addr) {
-                if let Some(n) = last.1.checked_add(len) {
-                    last.1 = n;
-                    continue;
-                }
-            }
-        }
-        if ents.len() == MAX_BACKING_ENTRIES {
-            return Err(ENOMEM);
-        }
-        ents.push((addr, len), GFP_KERNEL | __GFP_NOWARN)?;
+        push_entry(&mut ents, addr, len)?;
     }
     Ok(ents)
 }

@@ -356,26 +356,6 @@ TEST_F(prime, export_outlives_handle)
 	EXPECT_EQ(0, vgpu_gem_close(self->fd, again));
 }
 
-/* The /proc/self/maps line of the mapping at @addr, "" if none. */
-static void maps_line(const void *addr, char *out, size_t len)
-{
-	unsigned long a = (unsigned long)addr, lo, hi;
-	char line[512];
-	FILE *f = fopen("/proc/self/maps", "r");
-
-	out[0] = 0;
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && a >= lo && a < hi) {
-			line[strcspn(line, "\n")] = 0;
-			snprintf(out, len, "%s", line);
-			break;
-		}
-	}
-	fclose(f);
-}
-
 /*
  * Imports foreign dma-buf @dmabuf (closed here) on our fd, whose exporter's mapping of
  * @len bytes is @theirs and holds the @seed pattern; MAP + mmap on our fd must be the
@@ -403,7 +383,7 @@ static void *import_and_map(struct __test_metadata *_metadata, FIXTURE_DATA(prim
 	EXPECT_EQ(-1, vgpu_check_words(mine, len, seed));
 	vgpu_fill_words(mine, len, seed2);
 	EXPECT_EQ(-1, vgpu_check_words(theirs, len, seed2));
-	maps_line(mine, line, sizeof(line));
+	vgpu_maps_line(mine, line, sizeof(line));
 	TH_LOG("%s", line);
 	EXPECT_NE(NULL, strstr(line, "dmabuf")) TH_LOG("not the dma-buf's mapping");
 	EXPECT_EQ(NULL, strstr(line, "/dev/dri")) TH_LOG("still our DRM node's mapping");
@@ -550,22 +530,6 @@ TEST_F(prime, import_mmap_beyond_size)
 	EXPECT_EQ(0, vgpu_gem_close(self->vgem, vh));
 }
 
-/* Open file descriptors of this process. */
-static int fd_count(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own */
-}
-
 struct dmabuf_stats {
 	long bufs, attachments;
 };
@@ -634,7 +598,7 @@ struct leak_snapshot {
 
 static void leak_snapshot(struct leak_snapshot *s)
 {
-	s->fds = fd_count();
+	s->fds = vgpu_fd_count();
 	s->objs = vgpu_obj_count();
 	s->ids = vgpu_res_id_count();
 	s->db_ret = dmabuf_stats(&s->db);
@@ -963,7 +927,6 @@ TEST_F(prime, import_submit_virgl_refused)
 	EXPECT_EQ(0, vgpu_gem_close(self->fd, ours));
 	EXPECT_EQ(objs, vgpu_obj_count_settle(objs));
 }
-
 
 /* ---- vgpu_ptprobe's test exporter: dynamic, movable, optionally without mmap ---- */
 

@@ -61,26 +61,6 @@ static int prime_import(int dev, int dmabuf, uint32_t *handle)
 	return ret;
 }
 
-/* The /proc/self/maps line of the mapping that holds @addr, "(none)" if there is none. */
-static void maps_line(const void *addr, char *out, size_t len)
-{
-	unsigned long a = (unsigned long)addr, lo, hi;
-	char line[512];
-	FILE *f = fopen("/proc/self/maps", "re");
-
-	snprintf(out, len, "(none)");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && a >= lo && a < hi) {
-			line[strcspn(line, "\n")] = 0;
-			snprintf(out, len, "%s", line);
-			break;
-		}
-	}
-	fclose(f);
-}
-
 static int transfer(bool to, uint32_t bo, uint32_t w, uint32_t h)
 {
 	struct drm_virtgpu_3d_transfer_to_host t = {
@@ -183,7 +163,7 @@ static void vgem_to_us(void)
 	step("DRM_IOCTL_VIRTGPU_MAP + mmap on our fd", ret);
 	if (ret)
 		goto out;
-	maps_line(mine, line, sizeof(line));
+	vgpu_maps_line(mine, line, sizeof(line));
 	printf("  our mapping in /proc/self/maps:\n    %s\n", line);
 	if (strstr(line, "/dmabuf:") && !strstr(line, "/dev/dri")) {
 		printf("  it is the exporter's mapping (the dma-buf's file, not %s): ok\n", node);
@@ -251,7 +231,7 @@ static void us_to_vgem(void)
 	step("mmap of the dma-buf fd", ret);
 	if (ret)
 		goto out;
-	maps_line(theirs, line, sizeof(line));
+	vgpu_maps_line(theirs, line, sizeof(line));
 	printf("  the dma-buf's mapping in /proc/self/maps:\n    %s\n", line);
 	check("our bytes, read through the dma-buf's mapping",
 	      vgpu_check_words(theirs, len, 0x1234));

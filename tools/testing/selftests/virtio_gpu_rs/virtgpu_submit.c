@@ -64,22 +64,6 @@ static int execbuf(int fd, struct drm_virtgpu_execbuffer *eb)
 	return vgpu_ioctl(fd, DRM_IOCTL_VIRTGPU_EXECBUFFER, eb);
 }
 
-/* Open file descriptors of this process. */
-static int fd_count(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own */
-}
-
 static bool fd_cloexec(int fd)
 {
 	int fl = fcntl(fd, F_GETFD);
@@ -329,7 +313,7 @@ TEST(execbuffer_2d_enosys)
 		SKIP(return, "the device has virgl 3D (VGPU_GPU=%s)", gpu_config());
 	}
 	ASSERT_STRNE("gl", gpu_config());
-	fds = fd_count();
+	fds = vgpu_fd_count();
 	eb = (struct drm_virtgpu_execbuffer){ 0 };
 	EXPECT_EQ(-ENOSYS, execbuf(fd, &eb));
 	eb = (struct drm_virtgpu_execbuffer){ .flags = EB_OUT };
@@ -338,7 +322,7 @@ TEST(execbuffer_2d_enosys)
 	EXPECT_EQ(-ENOSYS, execbuf(fd, &eb)) TH_LOG("unknown flag");
 	eb = (struct drm_virtgpu_execbuffer){ .flags = EB_RING, .ring_idx = 0 };
 	EXPECT_EQ(-ENOSYS, execbuf(fd, &eb));
-	EXPECT_EQ(fds, fd_count()) TH_LOG("a refused submission left a file descriptor");
+	EXPECT_EQ(fds, vgpu_fd_count()) TH_LOG("a refused submission left a file descriptor");
 	close(fd);
 }
 
@@ -439,13 +423,13 @@ TEST_F(submit, unknown_flags)
 	int fds, i;
 
 	virgl_ctx(_metadata, self);
-	fds = fd_count();
+	fds = vgpu_fd_count();
 	for (i = 0; i < (int)ARRAY_SIZE(bad); i++) {
 		eb = (struct drm_virtgpu_execbuffer){ .flags = bad[i] | EB_OUT, .fence_fd = -1 };
 		EXPECT_EQ(-EINVAL, execbuf(self->fd, &eb)) TH_LOG("flags %#x", bad[i]);
 		EXPECT_EQ(-1, eb.fence_fd) TH_LOG("fence_fd changed by a refused submission");
 	}
-	EXPECT_EQ(fds, fd_count()) TH_LOG("a refused submission left a file descriptor");
+	EXPECT_EQ(fds, vgpu_fd_count()) TH_LOG("a refused submission left a file descriptor");
 	EXPECT_EQ(0, submit_and_wait(self->fd, 0, 0)) TH_LOG("the file is still usable");
 }
 
@@ -502,7 +486,7 @@ TEST_F(submit, bad_bo_handles)
 	fd2 = vgpu_open_render(path, sizeof(path));
 	ASSERT_GE(fd2, 0);
 	ASSERT_EQ(0, create_res(fd2, 16, 16, &other));
-	fds = fd_count();
+	fds = vgpu_fd_count();
 
 #define SUBMIT_BOS(n) ({ eb = (struct drm_virtgpu_execbuffer){ .flags = EB_OUT, \
 		.bo_handles = (uintptr_t)h, .num_bo_handles = (n), .fence_fd = -1 }; \
@@ -520,7 +504,7 @@ TEST_F(submit, bad_bo_handles)
 		h[0] = other;
 		EXPECT_EQ(-ENOENT, SUBMIT_BOS(1)) TH_LOG("another file's handle");
 	}
-	EXPECT_EQ(fds, fd_count()) TH_LOG("a refused submission left a file descriptor");
+	EXPECT_EQ(fds, vgpu_fd_count()) TH_LOG("a refused submission left a file descriptor");
 
 	h[0] = bo;
 	ASSERT_EQ(0, SUBMIT_BOS(1));
@@ -580,7 +564,7 @@ TEST_F(submit, bad_pointers)
 	ASSERT_EQ(0, mprotect(pages + ps, ps, PROT_NONE));
 	edge = (uint32_t *)(pages + ps) - 1;
 	*edge = bo;
-	fds = fd_count();
+	fds = vgpu_fd_count();
 
 	eb = (struct drm_virtgpu_execbuffer){ .flags = EB_OUT, .bo_handles = 8,
 					      .num_bo_handles = 1 };
@@ -594,7 +578,7 @@ TEST_F(submit, bad_pointers)
 	eb = (struct drm_virtgpu_execbuffer){ .flags = EB_OUT, .command = (uintptr_t)edge,
 					      .size = 8 };
 	EXPECT_EQ(-EFAULT, execbuf(self->fd, &eb)) TH_LOG("command running into a PROT_NONE page");
-	EXPECT_EQ(fds, fd_count()) TH_LOG("a refused submission left a file descriptor");
+	EXPECT_EQ(fds, vgpu_fd_count()) TH_LOG("a refused submission left a file descriptor");
 
 	/* The last word of the readable page is fine on its own. */
 	eb = (struct drm_virtgpu_execbuffer){ .flags = EB_OUT, .bo_handles = (uintptr_t)edge,
@@ -713,7 +697,7 @@ TEST_F(submit, huge_sizes_and_counts)
 	if (km < 0)
 		TH_LOG("/dev/kmsg: %s: the log is not checked", strerror(errno));
 	ASSERT_EQ(0, sysinfo(&si));
-	fds = fd_count();
+	fds = vgpu_fd_count();
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		/* 2 GiB would be a real vmalloc upstream on a guest that has the memory. */
 		if (cases[i].eb.size == 0x7ffff000 &&
@@ -732,7 +716,7 @@ TEST_F(submit, huge_sizes_and_counts)
 		EXPECT_FALSE(kmsg_trouble(km, line, sizeof(line)))
 		TH_LOG("%s: the kernel logged \"%s\"", cases[i].what, line);
 	}
-	EXPECT_EQ(fds, fd_count()) TH_LOG("a refused submission left a file descriptor");
+	EXPECT_EQ(fds, vgpu_fd_count()) TH_LOG("a refused submission left a file descriptor");
 	if (km >= 0)
 		close(km);
 	EXPECT_EQ(0, submit_and_wait(self->fd, 0, 0)) TH_LOG("the file is still usable");
@@ -755,14 +739,14 @@ TEST_F(submit, in_fence_errors)
 	bad[2] = 1000; /* not open */
 	bad[3] = self->fd; /* the DRM file itself */
 	bad[4] = p[0];
-	fds = fd_count();
+	fds = vgpu_fd_count();
 	for (i = 0; i < 5; i++) {
 		EXPECT_EQ(-EINVAL, vgpu_submit(self->fd, EB_IN | EB_OUT, 0, bad[i], NULL))
 		TH_LOG("in-fence fd %d", bad[i]);
 		EXPECT_EQ(-EINVAL, vgpu_submit(self->fd, EB_IN, 0, bad[i], NULL))
 		TH_LOG("in-fence fd %d without FENCE_FD_OUT", bad[i]);
 	}
-	EXPECT_EQ(fds, fd_count()) TH_LOG("a refused submission left a file descriptor");
+	EXPECT_EQ(fds, vgpu_fd_count()) TH_LOG("a refused submission left a file descriptor");
 	close(p[0]);
 	close(p[1]);
 }
@@ -803,7 +787,7 @@ TEST_F(submit, syncobj_errors)
 	ASSERT_EQ(0, syncobj_create(self->fd, 0, &empty));
 	ASSERT_EQ(0, syncobj_create(self->fd, DRM_SYNCOBJ_CREATE_SIGNALED, &sig));
 	ASSERT_EQ(0, syncobj_create(self->fd, 0, &target));
-	fds = fd_count();
+	fds = vgpu_fd_count();
 
 #define SO(h, f, p) \
 	((struct drm_virtgpu_execbuffer_syncobj){ .handle = (h), .flags = (f), .point = (p) })
@@ -849,7 +833,7 @@ TEST_F(submit, syncobj_errors)
 	EXPECT_EQ(-EINVAL, execbuf(self->fd, &eb)) TH_LOG("bad in-fence fd");
 	EXPECT_EQ(-EINVAL, syncobj_wait(self->fd, target, 0, 0))
 	TH_LOG("a refused submission gave its out-syncobj a fence");
-	EXPECT_EQ(fds, fd_count()) TH_LOG("a refused submission left a file descriptor");
+	EXPECT_EQ(fds, vgpu_fd_count()) TH_LOG("a refused submission left a file descriptor");
 #undef SO
 	EXPECT_EQ(0, submit_and_wait(self->fd, 0, 0)) TH_LOG("the file is still usable");
 }
@@ -1490,7 +1474,7 @@ TEST_F_TIMEOUT(submit, round_trips, 3600)
 	else
 		TH_LOG("no venus capset: virgl submissions only");
 	ASSERT_EQ(0, create_res(self->fd, 16, 16, &bo));
-	fds = fd_count();
+	fds = vgpu_fd_count();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < rounds; i++) {
 		bool venus = vn >= 0 && i % 3 == 2;
@@ -1517,7 +1501,7 @@ TEST_F_TIMEOUT(submit, round_trips, 3600)
 	s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	TH_LOG("%lu round trips in %.1f s (%.0f us each)", rounds, s,
 	       rounds ? s * 1e6 / rounds : 0);
-	EXPECT_EQ(fds, fd_count()) TH_LOG("file descriptors left behind");
+	EXPECT_EQ(fds, vgpu_fd_count()) TH_LOG("file descriptors left behind");
 	EXPECT_EQ(0, wait_bo(self->fd, bo, VIRTGPU_WAIT_NOWAIT));
 	EXPECT_EQ(0, vgpu_gem_close(self->fd, bo));
 	if (vn >= 0)

@@ -551,4 +551,40 @@ static inline int vgpu_kernel_pt(unsigned long addr, unsigned long len, struct v
 #endif
 }
 
+/* Open file descriptors of this process. */
+static inline int vgpu_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own */
+}
+
+/* The /proc/self/maps line of the mapping that holds @addr, "" if there is none. */
+static inline void vgpu_maps_line(const void *addr, char *out, size_t len)
+{
+	unsigned long a = (unsigned long)addr, lo, hi;
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	out[0] = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && a >= lo && a < hi) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(out, len, "%s", line);
+			break;
+		}
+	}
+	fclose(f);
+}
+
 #endif
