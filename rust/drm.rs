@@ -55,6 +55,33 @@ pub trait Driver: Sized + 'static {
 
     /// The driver data of a new object importing a foreign dma-buf (PRIME).
     fn import_data(dev: &Device<Self>) -> impl PinInit<Self::Object, Error>;
+
+    /// Whether the driver creates dumb buffers ([`Driver::dumb_create`]); without them
+    /// `DRM_IOCTL_MODE_CREATE_DUMB` answers `ENOSYS`.
+    const HAS_DUMB: bool = false;
+
+    /// `DRM_IOCTL_MODE_CREATE_DUMB`, its arguments checked by the core (non-zero, no
+    /// 32-bit overflow of `height * width * cpp`): a buffer of `width` x `height` pixels of
+    /// `bpp` bits, with a handle in `file`.
+    fn dumb_create(
+        _dev: &Device<Self>,
+        _file: &File<Self>,
+        _width: u32,
+        _height: u32,
+        _bpp: u32,
+    ) -> Result<DumbBuffer> {
+        Err(EINVAL)
+    }
+}
+
+/// A new dumb buffer: its handle, bytes per row and size.
+pub struct DumbBuffer {
+    /// Handle in the creating file.
+    pub handle: u32,
+    /// Bytes per row.
+    pub pitch: u32,
+    /// Size in bytes.
+    pub size: u64,
 }
 
 /// The `struct drm_driver` of driver `T`, built at compile time:
@@ -88,6 +115,9 @@ impl<T: Driver> DriverVTable<T> {
         // sizes and `status` of the file's objects.
         d.show_fdinfo = Some(bindings::drm_show_memory_stats);
         d.gem_prime_import = Some(prime_import_callback::<T>);
+        if T::HAS_DUMB {
+            d.dumb_create = Some(dumb_create_callback::<T>);
+        }
         Self(d, PhantomData)
     }
 }
@@ -408,6 +438,34 @@ unsafe extern "C" fn debugfs_show<T: Driver>(
     let seq = unsafe { SeqFile::from_raw(m.cast()) };
     match show(dev, seq) {
         Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+///
+/// Called by the DRM core with a live device and an open file of driver `T`, and
+/// arguments it checked.
+unsafe extern "C" fn dumb_create_callback<T: Driver>(
+    file: *mut bindings::drm_file,
+    dev: *mut bindings::drm_device,
+    args: *mut bindings::drm_mode_create_dumb,
+) -> kernel::ffi::c_int {
+    // SAFETY: Per the function's safety requirements.
+    let (d, f, a) = unsafe {
+        (
+            Device::<T>::borrow(dev),
+            File::<T>::borrow(file),
+            &mut *args,
+        )
+    };
+    match T::dumb_create(d, f, a.width, a.height, a.bpp) {
+        Ok(b) => {
+            a.handle = b.handle;
+            a.pitch = b.pitch;
+            a.size = b.size;
+            0
+        }
         Err(e) => e.to_errno(),
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::context::DEBUG_NAME_LEN;
 use crate::drv::VirtGpu;
+use crate::ext::drm::DumbBuffer;
 use crate::ext::gem::ResvUsage;
 use crate::object::{self, Kind, VgObject, VirtGpuObject};
 use crate::proto::{
@@ -136,6 +137,55 @@ pub(crate) fn resource_create(
     args.bo_handle = obj.create_handle(file)?;
     args.res_handle = obj.res_id();
     Ok(0)
+}
+
+/// `DRM_IOCTL_MODE_CREATE_DUMB` (primary node): as upstream, a 2D resource of 32-bit
+/// XRGB pixels with guest pages, `width * 4` bytes per row; other depths are `EINVAL`.
+/// A 2D resource on the GL device too, so clients that know nothing of virgl (IGT, simple
+/// buffer users) get a plain buffer. Sizes beyond the backing cap are `EINVAL`.
+pub(crate) fn dumb_create(
+    dev: &Dev,
+    file: &VgFile,
+    width: u32,
+    height: u32,
+    bpp: u32,
+) -> Result<DumbBuffer> {
+    let gpu = dev.data();
+    let _guard = dev.enter().ok_or(ENODEV)?;
+    if bpp != 32 {
+        return Err(EINVAL);
+    }
+    let pitch = width.checked_mul(4).ok_or(EINVAL)?;
+    let page = gpu.limits.page_size;
+    let size = u64::from(pitch)
+        .checked_mul(u64::from(height))
+        .and_then(|s| s.checked_next_multiple_of(page))
+        .filter(|&s| s > 0 && s <= gpu.limits.max_backing)
+        .ok_or(EINVAL)?;
+    let len = usize::try_from(size).map_err(|_| EINVAL)?;
+    let obj = VgObject::new_shmem(
+        dev,
+        len,
+        VirtGpuObject::new(&dev.data_arc(), Kind::Res2d, 0),
+    )?;
+    let ents = object::backing_entries(&obj)?;
+    obj.set_created();
+    gpu.queues.ctrl.command(
+        &wire::ResourceCreate2d {
+            resource_id: obj.res_id(),
+            format: wire::formats::B8G8R8X8_UNORM,
+            width,
+            height,
+        }
+        .encode(&wire::CtrlHdr::default()),
+    )?;
+    attach_backing(gpu, &obj, &ents)?;
+    gpu.objects.insert(&obj)?;
+    Ok(DumbBuffer {
+        handle: obj.create_handle(file)?,
+        pitch,
+        size,
+    })
 }
 
 /// `DRM_IOCTL_VIRTGPU_RESOURCE_INFO`.

@@ -83,6 +83,18 @@ impl drm::Driver for VirtGpuDrm {
     fn import_data(dev: &drm::Device<Self>) -> impl PinInit<object::VirtGpuObject, Error> {
         object::VirtGpuObject::new(&dev.data_arc(), object::Kind::Import, 0)
     }
+
+    const HAS_DUMB: bool = true;
+
+    fn dumb_create(
+        dev: &drm::Device<Self>,
+        file: &drm::File<Self>,
+        width: u32,
+        height: u32,
+        bpp: u32,
+    ) -> Result<drm::DumbBuffer> {
+        ioctl::dumb_create(dev, file, width, height, bpp)
+    }
 }
 
 /// Errnos the kernel crate of 7.2 has no constants for.

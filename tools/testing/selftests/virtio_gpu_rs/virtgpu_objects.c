@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <drm/drm_mode.h>
 #include "virtgpu_util.h"
 #include "virtgpu_blob.h"
 #include "kselftest_harness.h"
@@ -544,6 +545,51 @@ TEST_F(obj, create_info_debugfs)
 	ASSERT_EQ(0, vgpu_gem_close(self->fd, bo));
 	EXPECT_EQ(0, vgpu_obj_count_settle(0));
 	EXPECT_EQ(0, find_obj(res, &o)) TH_LOG("res %u still listed after GEM_CLOSE", res);
+}
+
+/*
+ * Dumb buffers on the primary node, as upstream: 32 bpp only (EINVAL otherwise), pitch
+ * width * 4, size page-rounded, MAP_DUMB + mmap give the bytes; a size beyond the backing
+ * cap is EINVAL before anything is allocated; not on the render node (EACCES).
+ */
+TEST_F(obj, dumb_buffers)
+{
+	struct drm_mode_create_dumb cd = { .width = 100, .height = 30, .bpp = 32 };
+	struct drm_mode_map_dumb md = { 0 };
+	struct drm_mode_destroy_dumb dd = { 0 };
+	long objs = vgpu_obj_count();
+	char path[64];
+	size_t size;
+	void *p;
+	int card;
+
+	card = vgpu_open_dri("card", 0, 63, "virtio_gpu", path, sizeof(path));
+	ASSERT_GE(card, 0) TH_LOG("no virtio_gpu card node");
+	ASSERT_EQ(0, vgpu_ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &cd));
+	EXPECT_EQ(400, cd.pitch);
+	size = (100 * 4 * 30 + page_size() - 1) / page_size() * page_size();
+	EXPECT_EQ(size, cd.size);
+	EXPECT_EQ(objs + 1, vgpu_obj_count());
+	md.handle = cd.handle;
+	ASSERT_EQ(0, vgpu_ioctl(card, DRM_IOCTL_MODE_MAP_DUMB, &md));
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, card, md.offset);
+	ASSERT_NE(MAP_FAILED, p);
+	vgpu_fill_words(p, size, 0x0d0d);
+	EXPECT_EQ(-1, vgpu_check_words(p, size, 0x0d0d));
+	munmap(p, size);
+	dd.handle = cd.handle;
+	EXPECT_EQ(0, vgpu_ioctl(card, DRM_IOCTL_MODE_DESTROY_DUMB, &dd));
+	EXPECT_EQ(objs, vgpu_obj_count_settle(objs));
+
+	cd = (struct drm_mode_create_dumb){ .width = 64, .height = 64, .bpp = 16 };
+	EXPECT_EQ(-EINVAL, vgpu_ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &cd));
+	cd = (struct drm_mode_create_dumb){ .width = 32768, .height = 32767, .bpp = 32 };
+	EXPECT_EQ(-EINVAL, vgpu_ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &cd))
+	TH_LOG("4 GiB dumb buffer");
+	cd = (struct drm_mode_create_dumb){ .width = 64, .height = 64, .bpp = 32 };
+	EXPECT_EQ(-EACCES, vgpu_ioctl(self->fd, DRM_IOCTL_MODE_CREATE_DUMB, &cd));
+	EXPECT_EQ(objs, vgpu_obj_count());
+	close(card);
 }
 
 /* Upstream: a zero size means one page. */
