@@ -46,4 +46,7 @@ if [ "$ARCH" = arm64 ]; then
 	fi
 fi
 cp "$here"/guest/*.sh "$overlay/opt/vgpu/"
+# The IGT tests to run (the x86_64 lane's IGT disk holds the binaries).
+mkdir -p "$overlay/opt/vgpu/igt"
+cp "$top/tools/testing/igt/tests.txt" "$overlay/opt/vgpu/igt/"
 "$here/mkinitramfs.sh" "$ARCH" "$KDIR" "$OUTDIR/initramfs-$ARCH.cpio.gz" "$overlay"

@@ -16,6 +16,7 @@
 #                     config/debug.config) on the GL device; 0 skips it
 # VGPU_MESA_DRIVER=c  run the real-client (Mesa) section on the upstream C driver
 # VGPU_IGT_DRIVER=c   also run the IGT list on the upstream C driver (section igt-c)
+# VGPU_IGT_FILTER=drm_virtgpu@*getparam,core_*   only these IGT tests/subtests
 # VGPU_ACCEL=tcg|kvm  x86_64 accelerator; default: KVM if a probe boot works, else TCG
 # logs: out/logs/
 set -euo pipefail
@@ -89,6 +90,7 @@ lane() {
 	[ -z "${VGPU_ARGS:-}" ] || append+=" vgpu.args=$VGPU_ARGS"
 	[ -z "${VGPU_MESA_DRIVER:-}" ] || append+=" vgpu.mesa_driver=$VGPU_MESA_DRIVER"
 	[ -z "${VGPU_IGT_DRIVER:-}" ] || append+=" vgpu.igt_driver=$VGPU_IGT_DRIVER"
+	[ -z "${VGPU_IGT_FILTER:-}" ] || append+=" vgpu.igt_filter=$VGPU_IGT_FILTER"
 	if [ "$ARCH" = arm64 ]; then
 		gpus=${VGPU_GPUS:-2d gl}
 		# Debian's Mesa for the real-client tests, on the GL device.

@@ -10,12 +10,19 @@ Arguments are KIND:NAME:PATH with KIND
   guest  a guest console log holding VGPU-SECTION-BEGIN/END frames:
          "tap" sections (kselftest harness / shell TAP: top-level results) and
          "kunit" sections (a KUnit debugfs results file: indented leaf results).
+         The tap sections "igt" and "igt-c" (guest/igt.sh: one line per IGT subtest and
+         dynamic subtest, "test@subtest[@dynamic]") are held against expectation lists
+         in the repository (see IGT_EXPECTED and load_expectations).
          Each guest log also yields two checks of its own: the run reached
          VGPU-GUEST-DONE, and the log has no oops, WARN, BUG, panic, lockdep, hung-task,
          lockup, OOM, sanitizer report or call trace (see BAD).
 """
+import os
 import re
 import sys
+
+# The repository: this file is tools/testing/vm/parse-results.py.
+REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 
 RESULT = re.compile(r"^(\s*)(not ok|ok) (\d+)(?: -)? ?([^#]*?)\s*(?:#\s*(SKIP|TODO)\b(.*))?$")
 PLAN = re.compile(r"^\s*1\.\.(\d+)")
@@ -53,16 +60,20 @@ BAD = [(kind, re.compile(pattern)) for kind, pattern in [
 ]]
 # printk's level, time and caller prefixes, e.g. "<4>[   12.345678][  T118] ".
 PRINTK_PREFIX = re.compile(r"^\s*(?:<\d+>)?(?:\[\s*\d+\.\d+\])?(?:\[\s*[A-Z]?\d+\])?\s*")
+# IGT's log lines, "(prog:pid) [thread:tid] domain-LEVEL: ...": they may quote kernel
+# messages ("DEBUG: ... BUG: ..."), and the kernel prints its real reports itself.
+IGT_LOG_LINE = re.compile(r"^\([^()\s]+:\d+\) (?:\[thread:\d+\] )?(?:\S+-)?"
+                          r"(?:DEBUG|INFO|WARNING|CRITICAL): ")
 
 
 def kernel_trouble(lines):
     """The distinct "KIND: message" reports in a log. TAP/KTAP diagnostics ("# ...", also
-    nested or echoed through dmesg) may quote kernel lines and are not themselves reports;
-    the raw dmesg dump at the end of the log still holds every real one."""
+    nested or echoed through dmesg) and IGT's log lines may quote kernel lines and are not
+    themselves reports; the raw dmesg dump at the end of the log still holds every real one."""
     found = []
     for line in lines:
         msg = line[PRINTK_PREFIX.match(line).end():].rstrip()
-        if msg.startswith("#"):
+        if msg.startswith("#") or IGT_LOG_LINE.match(msg):
             continue
         for kind, pattern in BAD:
             if pattern.search(msg):
@@ -133,6 +144,123 @@ def parse_section(prefix, kind, lines):
         add("FAIL", f"{prefix}/extra-results", f"{count} results for {plan} planned (foreign output?)")
 
 
+# IGT sections and their expectation lists (relative to the repository): igt runs on our
+# driver, igt-c on the upstream C driver of the same boot.
+IGT_EXPECTED = {
+    "igt": "tools/testing/igt/expected.txt",
+    "igt-c": "tools/testing/igt/expected-c.txt",
+}
+IGT_STATUSES = ("skip", "fail", "timeout", "crash")
+# guest/igt.sh's lines: "ok N NAME", "ok N NAME # SKIP why", "not ok N NAME # FAIL|TIMEOUT|CRASH why".
+IGT_RESULT = re.compile(r"^(not ok|ok) (\d+) (\S+)(?:\s+#\s*(\S+)\s*(.*?))?\s*$")
+
+
+def load_expectations(path):
+    """DRM-CI-style expectations: one "NAME STATUS REASON..." a line (STATUS one of
+    IGT_STATUSES, the reason required), "#" comments and blank lines. Returns
+    ({name: (status, reason)}, [error, ...])."""
+    expected, errors = {}, []
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        return {}, [f"cannot read {path}: {e}"]
+    for no, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(None, 2)
+        if len(parts) < 3 or parts[1] not in IGT_STATUSES:
+            errors.append(f"{os.path.basename(path)}:{no}: want NAME {'|'.join(IGT_STATUSES)} "
+                          f"REASON, got '{line}'")
+        elif parts[0] in expected:
+            errors.append(f"{os.path.basename(path)}:{no}: {parts[0]} listed twice")
+        else:
+            expected[parts[0]] = (parts[1], parts[2])
+    return expected, errors
+
+
+def parse_igt_section(prefix, section, lines):
+    """Every IGT result is one test of the summary. Not listed in the section's expectation
+    file: only a pass passes. Listed: only the listed status is accepted (shown as SKIP with
+    the reason), anything else fails, a pass included, so the list can only shrink; and a
+    listed name that did not run fails too (stale), unless the run was filtered."""
+    path = os.path.join(REPO, IGT_EXPECTED[section])
+    rel = os.path.relpath(path, REPO)
+    expected, errors = load_expectations(path)
+    for err in errors:
+        add("FAIL", f"{prefix}/expectations", err)
+    plan, got, filtered, why_none = None, [], False, "no tests selected (plan 1..0)"
+    last, quoted = None, True
+    for line in lines:
+        if line.startswith("# IGT filter:"):
+            filtered = True
+        pm = PLAN.match(line)
+        if pm and plan is None and not line[:1].isspace():
+            plan = int(pm.group(1))
+            if plan == 0:
+                skip = re.search(r"#\s*SKIP\b\s*(.*)", line)
+                why_none = skip.group(1).strip() if skip and skip.group(1).strip() else why_none
+                continue
+        m = IGT_RESULT.match(line)
+        if m:
+            directive, why = (m.group(4) or "").upper(), m.group(5) or ""
+            if m.group(1) == "ok":
+                status = "skip" if directive == "SKIP" else "pass"
+            else:
+                status = directive.lower() if directive in ("FAIL", "TIMEOUT", "CRASH") else "fail"
+                if directive not in ("FAIL", "TIMEOUT", "CRASH"):
+                    why = f"{m.group(4) or ''} {why}".strip()
+            last = [m.group(3), status, why]
+            got.append(last)
+            quoted = status in ("pass", "skip")
+        elif last and not quoted and line.startswith("# ") and (
+                "Failed assertion" in line or "CRITICAL" in line):
+            # The first assertion IGT printed goes into the summary line.
+            last[2] = f"{last[2]}; {line[2:].strip()}".lstrip("; ")
+            quoted = True
+    if not got:
+        if plan == 0:
+            add("SKIP", prefix, why_none)
+        else:
+            add("FAIL", prefix, "no results (crashed or did not run)")
+        return
+    seen = set()
+    for name, status, why in got:
+        test = f"{prefix}/{name}"
+        if name in seen:
+            add("FAIL", test, "reported twice")
+            continue
+        seen.add(name)
+        want, reason = expected.get(name, ("pass", ""))
+        if status == want == "pass":
+            add("PASS", test)
+        elif status == want:
+            add("SKIP", test, f"expected {want}: {reason}")
+        elif want == "pass":
+            add("FAIL", test, f"unexpected {status}" + (f": {why}" if why else ""))
+        else:
+            add("FAIL", test, f"expected {want} ({rel}: {reason}), got {status}"
+                              + (f": {why}" if why else ""))
+    if not filtered:
+        for name, (want, reason) in expected.items():
+            if name not in seen:
+                add("FAIL", f"{prefix}/{name}", f"listed in {rel} as {want} but did not run")
+    if plan is None:
+        add("FAIL", f"{prefix}/incomplete", f"no plan after {len(got)} results (guest died?)")
+    elif len(got) < plan:
+        add("FAIL", f"{prefix}/incomplete", f"{len(got)} of {plan} planned tests reported")
+    elif len(got) > plan:
+        add("FAIL", f"{prefix}/extra-results", f"{len(got)} results for {plan} planned")
+
+
+def parse_guest_section(name, section, kind, body):
+    if kind == "tap" and section in IGT_EXPECTED:
+        parse_igt_section(f"{name}/{section}", section, body)
+    else:
+        parse_section(f"{name}/{section}", kind, body)
+
+
 def parse_guest(name, text):
     lines = [l.rstrip("\r") for l in text.splitlines()]
     section, kind, body = None, None, []
@@ -140,17 +268,17 @@ def parse_guest(name, text):
         m = re.match(r"^VGPU-SECTION-BEGIN (\S+) (\S+)", line)
         if m:
             if section:
-                parse_section(f"{name}/{section}", kind, body)
+                parse_guest_section(name, section, kind, body)
             kind, section, body = m.group(1), m.group(2), []
             continue
         if section and re.match(r"^VGPU-SECTION-END ", line):
-            parse_section(f"{name}/{section}", kind, body)
+            parse_guest_section(name, section, kind, body)
             section = None
             continue
         if section:
             body.append(line)
     if section:
-        parse_section(f"{name}/{section}", kind, body)
+        parse_guest_section(name, section, kind, body)
         add("FAIL", f"{name}/{section}/unterminated", "section never ended (guest died?)")
 
     done = [l for l in lines if l.startswith("VGPU-GUEST-DONE")]

@@ -135,6 +135,14 @@ HARMLESS = [
     "[    0.000000] rcu: RCU lockdep checking is enabled.",
     "[    0.000000] ... MAX_LOCKDEP_SUBCLASSES:  8",
     "[   70.000000] kmemleak: 3 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
+    # IGT's own output, were it ever printed raw: its log levels end in "DEBUG:".
+    "(core_hotunplug:312) igt_kmod-DEBUG: dmesg says BUG: quoted, not a report",
+    "(syncobj_wait:77) [thread:78] DEBUG: WARNING: at quoted, CPU#0: x",
+    "(vgem_basic:118) igt_core-DEBUG: Test requirement passed: !(fd < 0)",
+    "**** DEBUG ****",
+    "(drm_virtgpu:120) CRITICAL: Test assertion failure function main, file drm_virtgpu.c:42:",
+    "Subtest getparam: FAIL (0.012s)",
+    "[   80.000000] [IGT] core_hotunplug: starting subtest unbind-rebind",
 ]
 
 
@@ -207,6 +215,158 @@ class ParseResults(unittest.TestCase):
         rc, r = run("VGPU-SECTION-BEGIN tap objects\nTAP version 13\n"
                     "VGPU-SECTION-END objects\nVGPU-GUEST-DONE rc=0\n")
         self.assertEqual(r["g/objects"], "FAIL")
+
+# An igt section as guest/igt.sh writes it.
+IGT_LOG = """VGPU-SECTION-BEGIN tap igt
+TAP version 13
+# igt-gpu-tools-tests 2.5-1 amd64
+ok 1 igt-setup
+ok 2 drm_virtgpu@getparam
+not ok 3 drm_virtgpu@create-blob # FAIL
+# Starting subtest: create-blob
+# (drm_virtgpu:120) CRITICAL: Test assertion failure function create_blob, file x.c:9:
+# (drm_virtgpu:120) CRITICAL: Failed assertion: ret == 0
+# IGT debug log, last 1 of 1 lines:
+#   (drm_virtgpu:120) DEBUG: BUG: quoted by a debug line
+ok 4 kms_x@y # SKIP Test requirement: has_kms(fd)
+ok 5 vgem_basic@dmabuf-export
+ok 6 sw_sync@sync_busy_fork@fork-a
+not ok 7 sw_sync@sync_busy_fork@fork-b # TIMEOUT never finished (exit status 143)
+not ok 8 sw_sync@sync_busy_fork # TIMEOUT after 120 s (exit status 143)
+not ok 9 core_hotunplug@hotrebind # CRASH signal 11
+# drm_virtgpu: 2 results in 3.1 s
+ok 10 igt-still-bound
+1..10
+VGPU-SECTION-END igt
+VGPU-GUEST-DONE rc=0
+"""
+
+
+class IgtExpectations(unittest.TestCase):
+    def run_igt(self, expected, log=IGT_LOG, section="igt"):
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            f.write(expected)
+        old = dict(pr.IGT_EXPECTED)
+        pr.IGT_EXPECTED[section] = f.name  # absolute: os.path.join keeps it
+        try:
+            rc, r = run(log)
+        finally:
+            pr.IGT_EXPECTED.clear()
+            pr.IGT_EXPECTED.update(old)
+            os.unlink(f.name)
+        details = {name: detail for _, name, detail in pr.results}
+        return rc, r, details
+
+    ALL_LISTED = """# comment
+drm_virtgpu@create-blob fail driver bug, see report
+kms_x@y skip render-only: no KMS
+sw_sync@sync_busy_fork@fork-b   timeout   slow under TCG
+sw_sync@sync_busy_fork timeout slow under TCG
+core_hotunplug@hotrebind crash upstream bug
+"""
+
+    def test_every_subtest_is_counted_and_unlisted_trouble_fails(self):
+        rc, r, d = self.run_igt("")
+        self.assertEqual(rc, 1)
+        self.assertEqual(r["g/igt/drm_virtgpu@getparam"], "PASS")
+        self.assertEqual(r["g/igt/sw_sync@sync_busy_fork@fork-a"], "PASS")
+        self.assertEqual(r["g/igt/igt-setup"], "PASS")
+        for name in ("drm_virtgpu@create-blob", "kms_x@y", "sw_sync@sync_busy_fork@fork-b",
+                     "sw_sync@sync_busy_fork", "core_hotunplug@hotrebind"):
+            self.assertEqual(r[f"g/igt/{name}"], "FAIL", name)
+        self.assertEqual(d["g/igt/kms_x@y"], "unexpected skip: Test requirement: has_kms(fd)")
+        self.assertEqual(d["g/igt/drm_virtgpu@create-blob"],
+                         "unexpected fail: (drm_virtgpu:120) CRITICAL: Test assertion failure "
+                         "function create_blob, file x.c:9:")
+        self.assertEqual(d["g/igt/core_hotunplug@hotrebind"], "unexpected crash: signal 11")
+        self.assertEqual(len([n for n in r if n.startswith("g/igt/")]), 10)
+
+    def test_listed_results_are_accepted_with_their_reason(self):
+        rc, r, d = self.run_igt(self.ALL_LISTED)
+        self.assertEqual(rc, 0, pr.results)
+        self.assertEqual(r["g/igt/kms_x@y"], "SKIP")
+        self.assertEqual(d["g/igt/kms_x@y"], "expected skip: render-only: no KMS")
+        self.assertEqual(r["g/igt/drm_virtgpu@create-blob"], "SKIP")
+        self.assertEqual(d["g/igt/drm_virtgpu@create-blob"], "expected fail: driver bug, see report")
+        self.assertEqual(r["g/igt/sw_sync@sync_busy_fork@fork-b"], "SKIP")
+        self.assertEqual(r["g/igt/core_hotunplug@hotrebind"], "SKIP")
+        self.assertEqual(r["g/kernel-log-clean"], "PASS")
+
+    def test_a_listed_line_with_another_result_fails(self):
+        listed = self.ALL_LISTED + "drm_virtgpu@getparam fail was broken\n"
+        listed = listed.replace("kms_x@y skip", "kms_x@y fail")
+        rc, r, d = self.run_igt(listed)
+        self.assertEqual(rc, 1)
+        # An expected failure that passes fails: the list only shrinks.
+        self.assertEqual(r["g/igt/drm_virtgpu@getparam"], "FAIL")
+        self.assertIn("expected fail", d["g/igt/drm_virtgpu@getparam"])
+        self.assertIn("got pass", d["g/igt/drm_virtgpu@getparam"])
+        self.assertEqual(r["g/igt/kms_x@y"], "FAIL")
+        self.assertIn("got skip", d["g/igt/kms_x@y"])
+
+    def test_an_expected_skip_that_runs_fails(self):
+        listed = self.ALL_LISTED + "vgem_basic@dmabuf-export skip C driver refuses the import\n"
+        rc, r, d = self.run_igt(listed)
+        self.assertEqual(rc, 1)
+        self.assertEqual(r["g/igt/vgem_basic@dmabuf-export"], "FAIL")
+        self.assertIn("expected skip", d["g/igt/vgem_basic@dmabuf-export"])
+
+    def test_a_listed_line_that_did_not_run_fails_unless_filtered(self):
+        listed = self.ALL_LISTED + "core_auth@basic-auth skip gone\n"
+        rc, r, d = self.run_igt(listed)
+        self.assertEqual(r["g/igt/core_auth@basic-auth"], "FAIL")
+        self.assertIn("did not run", d["g/igt/core_auth@basic-auth"])
+        filtered = IGT_LOG.replace("TAP version 13\n", "TAP version 13\n# IGT filter: x\n")
+        rc, r, d = self.run_igt(listed, filtered)
+        self.assertEqual(rc, 0)
+        self.assertNotIn("g/igt/core_auth@basic-auth", r)
+
+    def test_bad_expectation_lines_fail(self):
+        for bad in ("drm_virtgpu@getparam flaky sometimes\n", "drm_virtgpu@getparam skip\n",
+                    "kms_x@y skip a\nkms_x@y skip b\n"):
+            with self.subTest(bad=bad):
+                rc, r, d = self.run_igt(self.ALL_LISTED.replace("kms_x@y skip render-only: no KMS\n", "") + bad)
+                self.assertEqual(r["g/igt/expectations"], "FAIL")
+                self.assertEqual(rc, 1)
+
+    def test_missing_expectation_file_fails(self):
+        old = dict(pr.IGT_EXPECTED)
+        pr.IGT_EXPECTED["igt-c"] = "/nonexistent/expected-c.txt"
+        try:
+            rc, r = run(IGT_LOG.replace("tap igt", "tap igt-c").replace("END igt", "END igt-c"))
+        finally:
+            pr.IGT_EXPECTED.clear()
+            pr.IGT_EXPECTED.update(old)
+        self.assertEqual(r["g/igt-c/expectations"], "FAIL")
+        self.assertEqual(rc, 1)
+
+    def test_sections_pick_their_own_file(self):
+        self.assertEqual(pr.IGT_EXPECTED["igt"], "tools/testing/igt/expected.txt")
+        self.assertEqual(pr.IGT_EXPECTED["igt-c"], "tools/testing/igt/expected-c.txt")
+        for f in pr.IGT_EXPECTED.values():
+            expected, errors = pr.load_expectations(os.path.join(pr.REPO, f))
+            self.assertEqual(errors, [])
+
+    def test_igt_c_uses_the_c_list(self):
+        log = IGT_LOG.replace("tap igt", "tap igt-c").replace("END igt", "END igt-c")
+        rc, r, d = self.run_igt(self.ALL_LISTED, log, section="igt-c")
+        self.assertEqual(rc, 0, pr.results)
+        self.assertEqual(r["g/igt-c/kms_x@y"], "SKIP")
+
+    def test_incomplete_section_fails(self):
+        cut = IGT_LOG.split("ok 10 igt-still-bound")[0]
+        rc, r, d = self.run_igt(self.ALL_LISTED, cut)
+        self.assertEqual(rc, 1)
+        self.assertEqual(r["g/igt/incomplete"], "FAIL")
+        self.assertEqual(r["g/igt/unterminated"], "FAIL")
+
+    def test_no_disk_is_a_skip(self):
+        rc, r, d = self.run_igt("", "VGPU-SECTION-BEGIN tap igt\nTAP version 13\n"
+                                    "1..0 # SKIP no IGT disk\nVGPU-SECTION-END igt\n"
+                                    "VGPU-GUEST-DONE rc=0\n")
+        self.assertEqual(r["g/igt"], "SKIP")
+        self.assertEqual(d["g/igt"], "no IGT disk")
+        self.assertEqual(rc, 0)
 
 
 if __name__ == "__main__":

@@ -32,3 +32,12 @@ MESA_VERSION=25.0.7-2+deb13u1
 GLVND_VERSION=1.7.0-1+b2
 VULKAN_LOADER_VERSION=1.4.309.0-1
 VULKAN_TOOLS_VERSION=1.4.304.0+dfsg1-1
+
+# IGT for the x86_64 lane (setup-igt.sh): Debian's amd64 igt-gpu-tools(-tests), unmodified
+# (Debian builds IGT for amd64 only). forky (testing): it has 2.5-1 as sid does (December
+# 2026), while trixie still ships 2.0 under the old name intel-gpu-tools; a new upload
+# reaches testing days after sid, so the pin lasts longer there, and every library of the
+# closure comes from the same suite. `apt-cache policy igt-gpu-tools-tests` on the suite
+# shows what it has; setup-igt.sh names a pin the mirror no longer carries.
+IGT_SUITE=forky
+IGT_VERSION=2.5-1

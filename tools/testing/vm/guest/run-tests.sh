@@ -7,7 +7,10 @@
 # Environment (from the kernel command line via /init): VGPU_GPU=2d|gl,
 # VGPU_ARGS=comma-separated extra arguments for the selftest harness (e.g. -t,get_caps_errors),
 # VGPU_CYCLES=number of insmod/rmmod leak cycles (default 10),
-# VGPU_MESA_DRIVER=c to run the real-client (Mesa) section on the upstream C driver.
+# VGPU_MESA_DRIVER=c to run the real-client (Mesa) section on the upstream C driver,
+# VGPU_IGT_DRIVER=c to run the IGT list on the upstream C driver too (section igt-c),
+# VGPU_IGT_FILTER=comma-separated globs on IGT's test@subtest, e.g. drm_virtgpu@*getparam,
+# VGPU_IGT_TIMEOUT=seconds per IGT subtest (default 120).
 T=/opt/vgpu
 KO=$T/virtio_gpu_rs.ko
 export VGPU_GPU=${VGPU_GPU:-}
@@ -101,6 +104,26 @@ begin tap prime
 # shellcheck disable=SC2086
 $T/bin/virtgpu_prime $args
 end prime
+
+# 4b'''. IGT (issue 8): Debian's amd64 IGT as shipped, from the read-only disk of the
+# x86_64 lane (setup-igt.sh's image, run-qemu.sh --disk), in a chroot of that disk, every
+# subtest of the binaries in $T/igt/tests.txt on its own; parse-results.py holds the
+# results against tools/testing/igt/expected.txt. VGPU_IGT_DRIVER=c (vgpu.igt_driver=c)
+# runs the same list on the upstream C driver afterwards as section igt-c (held against
+# expected-c.txt) and reloads ours. Before randioctl and the unload tests, so that those
+# see the device as IGT left it (core_hotunplug unbinds and rebinds it).
+. $T/igt.sh
+if igt_disk; then
+	igt_why=$(igt_bind)
+	igt_section igt
+	[ "${VGPU_IGT_DRIVER:-}" != c ] || igt_section igt-c c
+	igt_unmount || echo "vgpu: could not unmount the IGT disk: $(grep " $I" /proc/mounts)"
+elif [ "$(uname -m)" = x86_64 ]; then
+	begin tap igt
+	echo "TAP version 13"
+	echo "1..0 # SKIP no IGT disk (setup-igt.sh image, attached by run-qemu.sh --disk)"
+	end igt
+fi
 
 # 4c. Random arguments on live, closed and made-up handles, from two files.
 begin tap randioctl
