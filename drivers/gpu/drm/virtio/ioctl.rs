@@ -82,6 +82,26 @@ pub(crate) fn encode_entries<M: WithEntries>(buf: &mut [u8], ents: &[(u64, u32)]
     Ok(())
 }
 
+/// A shmem object of `size` bytes whose host resource `create` makes (given its id), then
+/// backed by its pages (ATTACH_BACKING) and listed.
+fn new_resource(
+    dev: &Dev,
+    kind: Kind,
+    size: usize,
+    create: impl FnOnce(u32) -> Result,
+) -> Result<kernel::sync::aref::ARef<VgObject>> {
+    let gpu = dev.data();
+    let obj = VgObject::new_shmem(dev, size, VirtGpuObject::new(&dev.data_arc(), kind, 0))?;
+    let ents = object::backing_entries(&obj)?;
+    // From here on the host may know the id, even if the answer never comes: the
+    // release then sends RESOURCE_UNREF before the id can be reused.
+    obj.set_created();
+    create(obj.res_id())?;
+    attach_backing(gpu, &obj, &ents)?;
+    gpu.objects.insert(&obj)?;
+    Ok(obj)
+}
+
 /// `DRM_IOCTL_VIRTGPU_RESOURCE_CREATE`: a 2D resource (3D with virgl) with shmem backing.
 pub(crate) fn resource_create(
     dev: &Dev,
@@ -99,16 +119,11 @@ pub(crate) fn resource_create(
         }
     };
     let size = usize::try_from(v.backing_size).map_err(|_| ENOMEM)?;
-    let obj = VgObject::new_shmem(dev, size, VirtGpuObject::new(&dev.data_arc(), kind, 0))?;
-    let ents = object::backing_entries(&obj)?;
     let hdr = wire::CtrlHdr::default();
-    // From here on the host may know the id, even if the answer never comes: the
-    // release then sends RESOURCE_UNREF before the id can be reused.
-    obj.set_created();
-    match kind {
+    let obj = new_resource(dev, kind, size, |id| match kind {
         Kind::Res2d => gpu.queues.ctrl.command(
             &wire::ResourceCreate2d {
-                resource_id: obj.res_id(),
+                resource_id: id,
                 format: args.format,
                 width: args.width,
                 height: args.height,
@@ -117,7 +132,7 @@ pub(crate) fn resource_create(
         ),
         _ => gpu.queues.ctrl.command(
             &wire::ResourceCreate3d {
-                resource_id: obj.res_id(),
+                resource_id: id,
                 target: args.target,
                 format: args.format,
                 bind: args.bind,
@@ -131,9 +146,7 @@ pub(crate) fn resource_create(
             }
             .encode(&hdr),
         ),
-    }?;
-    attach_backing(gpu, &obj, &ents)?;
-    gpu.objects.insert(&obj)?;
+    })?;
     args.bo_handle = obj.create_handle(file)?;
     args.res_handle = obj.res_id();
     Ok(0)
@@ -163,24 +176,17 @@ pub(crate) fn dumb_create(
         .filter(|&s| s > 0 && s <= gpu.limits.max_backing)
         .ok_or(EINVAL)?;
     let len = usize::try_from(size).map_err(|_| EINVAL)?;
-    let obj = VgObject::new_shmem(
-        dev,
-        len,
-        VirtGpuObject::new(&dev.data_arc(), Kind::Res2d, 0),
-    )?;
-    let ents = object::backing_entries(&obj)?;
-    obj.set_created();
-    gpu.queues.ctrl.command(
-        &wire::ResourceCreate2d {
-            resource_id: obj.res_id(),
-            format: wire::formats::B8G8R8X8_UNORM,
-            width,
-            height,
-        }
-        .encode(&wire::CtrlHdr::default()),
-    )?;
-    attach_backing(gpu, &obj, &ents)?;
-    gpu.objects.insert(&obj)?;
+    let obj = new_resource(dev, Kind::Res2d, len, |id| {
+        gpu.queues.ctrl.command(
+            &wire::ResourceCreate2d {
+                resource_id: id,
+                format: wire::formats::B8G8R8X8_UNORM,
+                width,
+                height,
+            }
+            .encode(&wire::CtrlHdr::default()),
+        )
+    })?;
     Ok(DumbBuffer {
         handle: obj.create_handle(file)?,
         pitch,
