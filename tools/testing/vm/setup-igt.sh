@@ -38,13 +38,14 @@ case "${2:-}" in
 esac
 . "$here/arch.sh"
 log() { echo "[setup-igt $ARCH] $*" >&2; }
+. "$here/extract-pinned.sh"
 # Debian builds IGT for amd64 only.
 [ "$ARCH" = x86_64 ] || { log "only x86_64 is supported (Debian has no other IGT build)"; exit 2; }
 pins=("igt-gpu-tools-tests=$IGT_VERSION" "igt-gpu-tools=$IGT_VERSION")
 libexec=usr/libexec/igt-gpu-tools
 
-key=$( { echo "$IGT_SUITE $DEB_ARCH"; printf '%s\n' "${pins[@]}"; cat "$self"; } |
-	sha256sum | cut -c1-12)
+key=$( { echo "$IGT_SUITE $DEB_ARCH"; printf '%s\n' "${pins[@]}";
+	 cat "$self" "$here/extract-pinned.sh"; } | sha256sum | cut -c1-12)
 dir=$VGPU_CACHE/igt/$DEB_ARCH-$IGT_SUITE-$key
 img=$dir/igt.ext4
 
@@ -73,25 +74,9 @@ mkdir -p "$tmp"
 tree=$tmp/tree
 trap 'rm -rf "$tmp"' EXIT
 
-# A testing suite's Release file may be past its Valid-Until date on a stale mirror. A
-# pinned version the mirror no longer carries makes apt fail inside mmdebstrap: say so.
-if ! mmdebstrap --variant=extract --architectures="$DEB_ARCH" \
-	--aptopt='Acquire::Check-Valid-Until "false"' \
-	--include="$(IFS=,; echo "${pins[*]}")" \
-	--extract-hook="\"$self\" --extract-hook \"\$1\"" \
-	"$IGT_SUITE" "$tree" "$DEBIAN_MIRROR" > "$tmp/mmdebstrap.log" 2>&1; then
-	missing="Version '.*' for '.*' was not found|Unable to locate package"
-	if grep -qE "$missing" "$tmp/mmdebstrap.log"; then
-		log "the mirror ($DEBIAN_MIRROR, $IGT_SUITE) no longer has a pinned version:"
-		grep -E "$missing" "$tmp/mmdebstrap.log" >&2
-		log "bump IGT_VERSION (or IGT_SUITE) in versions.sh (apt-cache policy on the suite" \
-		    "shows what it has), or point DEBIAN_MIRROR at snapshot.debian.org"
-	else
-		tail -30 "$tmp/mmdebstrap.log" >&2
-		log "mmdebstrap failed"
-	fi
-	exit 1
-fi
+extract_pinned "$IGT_SUITE" "$tree" "$tmp/mmdebstrap.log" \
+	"\"$self\" --extract-hook \"\$1\"" \
+	"IGT_VERSION (or IGT_SUITE)" "${pins[@]}" || exit 1
 
 # apt picks exactly the pinned versions or fails, but check what was unpacked anyway.
 manifest=$tree/.vgpu-igt-manifest

@@ -46,6 +46,7 @@ case "${2:-}" in
 esac
 . "$here/arch.sh"
 log() { echo "[setup-mesa $ARCH] $*" >&2; }
+. "$here/extract-pinned.sh"
 # Venus and virgl through our driver are tested on the aarch64 guest only.
 [ "$ARCH" = arm64 ] || { log "only arm64 is supported"; exit 2; }
 # Pinned: the GPU stack itself. Everything else (libc, LLVM, X/Wayland client libraries
@@ -57,7 +58,7 @@ headers=("libvulkan-dev=$VULKAN_LOADER_VERSION" "libegl-dev=$GLVND_VERSION"
 	 "libgles-dev=$GLVND_VERSION" "libgl-dev=$GLVND_VERSION")
 
 key=$( { echo "$MESA_SUITE $DEB_ARCH"; printf '%s\n' "${pins[@]}" "${headers[@]}";
-	 cat "$self"; } | sha256sum | cut -c1-12)
+	 cat "$self" "$here/extract-pinned.sh"; } | sha256sum | cut -c1-12)
 dir=$VGPU_CACHE/mesa/$DEB_ARCH-$MESA_SUITE-$key
 img=$dir/mesa.ext4
 
@@ -85,25 +86,9 @@ mkdir -p "$tmp"
 tree=$tmp/tree
 trap 'rm -rf "$tmp"' EXIT
 
-# The mirror's sid Release file may be past its Valid-Until date. A pinned version the
-# mirror no longer carries makes apt fail inside mmdebstrap: say so plainly.
-if ! mmdebstrap --variant=extract --architectures="$DEB_ARCH" \
-	--aptopt='Acquire::Check-Valid-Until "false"' \
-	--include="$(IFS=,; echo "${pins[*]}")" \
-	--extract-hook="\"$self\" --extract-hook \"\$1\" \"$tmp/include\" ${headers[*]}" \
-	"$MESA_SUITE" "$tree" "$DEBIAN_MIRROR" > "$tmp/mmdebstrap.log" 2>&1; then
-	missing="Version '.*' for '.*' was not found|Unable to locate package"
-	if grep -qE "$missing" "$tmp/mmdebstrap.log"; then
-		log "the mirror ($DEBIAN_MIRROR, $MESA_SUITE) no longer has a pinned version:"
-		grep -E "$missing" "$tmp/mmdebstrap.log" >&2
-		log "bump MESA_VERSION & co. in versions.sh (apt-cache policy on the suite shows" \
-		    "what it has), or point DEBIAN_MIRROR at snapshot.debian.org"
-	else
-		tail -30 "$tmp/mmdebstrap.log" >&2
-		log "mmdebstrap failed"
-	fi
-	exit 1
-fi
+extract_pinned "$MESA_SUITE" "$tree" "$tmp/mmdebstrap.log" \
+	"\"$self\" --extract-hook \"\$1\" \"$tmp/include\" ${headers[*]}" \
+	"MESA_VERSION & co." "${pins[@]}" || exit 1
 
 # apt picks exactly the pinned versions or fails, but check what was unpacked anyway.
 manifest=$tree/.vgpu-manifest
